@@ -1,0 +1,38 @@
+"""socialmap: an informal social map (informele sociale kaart) for Dutch municipalities."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Connection
+
+from . import db
+from .config import Settings
+
+
+def create_app(config: Settings | dict[str, Any] | None = None,
+               bind: Connection | None = None) -> Flask:
+    """Build the Flask app; `bind` lets tests run every request inside their own transaction."""
+    settings = config if isinstance(config, Settings) else Settings.from_env(**(config or {}))
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        JSON_SORT_KEYS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.extensions["socialmap.settings"] = settings
+    db.init_app(app, db.Database(settings, bind))
+
+    from .web import errors as error_pages
+    from .web import health, pages
+
+    error_pages.register(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(pages.bp)
+
+    from .cli import register as register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,11 @@
+"""Command-line interface: `flask --app app <group> <command>`."""
+from __future__ import annotations
+
+from flask import Flask
+
+from . import database, setup
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(database.group)
+    app.cli.add_command(setup.command)

@@ -1,0 +1,65 @@
+"""Settings from SOCIALMAP_* environment variables, with safe defaults for the local cluster."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+PDOK_TILES = (
+    "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png"
+)
+PDOK_ATTRIBUTION = 'Kaartgegevens &copy; <a href="https://www.kadaster.nl">Kadaster</a> (BRT)'
+DATA_ATTRIBUTION = "Bron: CBS, Kadaster; GeoNames.org (CC BY 4.0)"
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on", "ja"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app reads from its environment; one instance per app."""
+
+    database_url: str | None = None
+    var_dir: Path = PROJECT_ROOT / "var"
+    pg_port: int = 55432
+    geodata_dir: Path = PROJECT_ROOT.parent / "shared" / "geodata"
+    seed_file: Path = PROJECT_ROOT / "data" / "initiatives.geojson"
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    show_demo: bool = True
+    tile_url: str = OSM_TILES
+    tile_attribution: str = OSM_ATTRIBUTION
+    geocoder: str = "offline"
+    pdok_url: str = "https://api.pdok.nl/bzk/locatieserver/search/v3_1"
+    pool_size: int = 5
+    statement_timeout_ms: int = 15000
+    testing: bool = False
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from SOCIALMAP_<FIELD> variables, then apply overrides."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"SOCIALMAP_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            kind = f.type if isinstance(f.type, str) else f.type.__name__
+            if "bool" in kind:
+                values[f.name] = _bool(raw)
+            elif kind == "int":
+                values[f.name] = int(raw)
+            elif "Path" in kind:
+                values[f.name] = Path(raw).expanduser().resolve()
+            else:
+                values[f.name] = raw
+        if values.get("tile_url", "").lower() == "pdok":
+            values["tile_url"] = PDOK_TILES
+            values.setdefault("tile_attribution", PDOK_ATTRIBUTION)
+        return replace(cls(**values), **overrides)

@@ -1,0 +1,92 @@
+"""Engine and per-request sessions. Nothing connects until the first query."""
+from __future__ import annotations
+
+from functools import cached_property
+
+from flask import Flask, g
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from .config import Settings
+from .pgcluster import Cluster
+
+
+def local_cluster(settings: Settings) -> Cluster:
+    """The project's own cluster in var/, used when no database URL is configured."""
+    return Cluster(root=settings.var_dir, port=settings.pg_port)
+
+
+def database_url(settings: Settings) -> str:
+    return settings.database_url or local_cluster(settings).url()
+
+
+class Database:
+    """Holds the engine (or a test connection) and makes sessions bound to it."""
+
+    def __init__(self, settings: Settings, bind: Connection | None = None) -> None:
+        self.settings = settings
+        self._bind = bind
+
+    @cached_property
+    def engine(self) -> Engine:
+        if self._bind is not None:
+            return self._bind.engine
+        return create_engine(
+            database_url(self.settings),
+            pool_size=self.settings.pool_size,
+            max_overflow=self.settings.pool_size,
+            pool_pre_ping=True,
+            pool_timeout=5,
+            pool_recycle=1800,
+            connect_args={
+                "connect_timeout": 5,
+                "application_name": "socialmap",
+                "options": f"-c statement_timeout={self.settings.statement_timeout_ms}"
+                           " -c timezone=Europe/Amsterdam",
+            },
+        )
+
+    @cached_property
+    def sessionmaker(self) -> sessionmaker[Session]:
+        if self._bind is not None:
+            # Tests: every session works inside the test's outer transaction, in a savepoint.
+            return sessionmaker(bind=self._bind, join_transaction_mode="create_savepoint",
+                                expire_on_commit=False)
+        return sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        return self.sessionmaker()
+
+
+def init_app(app: Flask, database: Database) -> None:
+    app.extensions["socialmap.db"] = database
+
+    @app.teardown_appcontext
+    def _close(_exc: BaseException | None) -> None:
+        s = g.pop("db_session", None)
+        if s is not None:
+            s.close()
+
+
+def get_db() -> Database:
+    from flask import current_app
+
+    return current_app.extensions["socialmap.db"]
+
+
+def session() -> Session:
+    """The session of the current request or CLI command."""
+    if "db_session" not in g:
+        g.db_session = get_db().session()
+    return g.db_session
+
+
+_SET_ACTOR = text(
+    "SELECT set_config('socialmap.actor', :actor, true),"
+    " set_config('socialmap.source', :source, true)"
+)
+
+
+def set_actor(s: Session, actor: str, source: str) -> None:
+    """Name who writes and through what, for the change log triggers (this transaction only)."""
+    s.execute(_SET_ACTOR, {"actor": actor, "source": source})

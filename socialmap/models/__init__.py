@@ -1,0 +1,23 @@
+"""Typed SQLAlchemy models; the schema itself lives in the Alembic migrations."""
+from .audit import Change
+from .base import RD_NEW, Base
+from .geography import DatasetLoad, Gemeente, Kern, Pc4, Provincie
+from .registry import (
+    Attribute,
+    Contact,
+    Location,
+    Organization,
+    Phone,
+    Schedule,
+    Service,
+    ServiceArea,
+    ServiceAtLocation,
+    Taxonomy,
+    TaxonomyTerm,
+)
+
+__all__ = [
+    "RD_NEW", "Attribute", "Base", "Change", "Contact", "DatasetLoad", "Gemeente", "Kern",
+    "Location", "Organization", "Pc4", "Phone", "Provincie", "Schedule", "Service", "ServiceArea",
+    "ServiceAtLocation", "Taxonomy", "TaxonomyTerm",
+]
