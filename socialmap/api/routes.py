@@ -1,0 +1,2 @@
+"""Route modules of the API; each one adds its views to the blueprint."""
+from __future__ import annotations
