@@ -28,9 +28,14 @@ def create_app(config: Settings | dict[str, Any] | None = None,
     from .web import errors as error_pages
     from .web import health, pages
 
+    from .api import bp as api_bp
+    from .api import load_routes
+
     error_pages.register(app)
+    load_routes()
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(api_bp)
 
     from .cli import register as register_cli
 
