@@ -25,11 +25,10 @@ def create_app(config: Settings | dict[str, Any] | None = None,
     app.extensions["socialmap.settings"] = settings
     db.init_app(app, db.Database(settings, bind))
 
-    from .web import errors as error_pages
-    from .web import health, pages
-
     from .api import bp as api_bp
     from .api import load_routes
+    from .web import errors as error_pages
+    from .web import health, pages
 
     error_pages.register(app)
     load_routes()

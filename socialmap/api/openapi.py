@@ -1,0 +1,251 @@
+"""The OpenAPI 3.1 document of /api/v1, and a page for people that renders it."""
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from flask import render_template, request
+
+from ..vocab import KINDS, STATUSES
+from . import bp
+from .output import json_response
+from .params import parse
+
+ERROR = {"$ref": "#/components/responses/Error"}
+
+
+def _param(name: str, description: str, schema: dict[str, Any], *, required: bool = False,
+           where: str = "query", example: Any = None) -> dict[str, Any]:
+    p: dict[str, Any] = {"name": name, "in": where, "required": required,
+                         "description": description, "schema": schema}
+    if example is not None:
+        p["example"] = example
+    return p
+
+
+def _list(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+SEARCH_PARAMETERS = [
+    _param("near", "Where the search starts: a kern or woonplaats name (`Meers`, "
+           "`westerhaar`), a name with gemeente (`Elsloo, Stein`), a postcode (`6181` or "
+           "`6181 AB`), WGS84 `lat,lon` (`50.97,5.78`) or RD New `x,y` (`179000,330000`). "
+           "Give `near` or `kern`.", {"type": "string", "maxLength": 200}, example="Meers"),
+    _param("kern", "A kern code (from /kernen) instead of `near`.",
+           {"type": "string", "maxLength": 80}, example="GM1883-meers"),
+    _param("mode", "`radius` (within `radius` metres, by distance), `nearest` (the `limit` "
+           "nearest, whatever the distance) or `kern` (located in the kern's area plus what "
+           "serves the kern). Default: `kern` when `near` names a kern and no radius is given, "
+           "else `radius`.", {"type": "string", "enum": ["radius", "nearest", "kern"]}),
+    _param("radius", "Metres, for mode radius (default 5000).",
+           {"type": "integer", "minimum": 1, "maximum": 100000}),
+    _param("category", "Category codes (comma-separated or repeated); a parent includes its "
+           "children; several codes match any of them.", _list({"type": "string"}),
+           example="vervoer"),
+    _param("audience", "Audience codes (for whom), as `category`.", _list({"type": "string"})),
+    _param("kind", "Kinds of initiative.", _list({"type": "string", "enum": list(KINDS)})),
+    _param("gemeente", "CBS gemeente code.", {"type": "string", "pattern": "^GM[0-9]{4}$"}),
+    _param("status", "Statuses to include (default: active and temporarily closed).",
+           _list({"type": "string", "enum": list(STATUSES)})),
+    _param("open_now", "Only what is open now (Europe/Amsterdam).", {"type": "boolean"}),
+    _param("open_at", "Only what is open at a weekday and time, e.g. `wo 14:00` or `3 14:00`.",
+           {"type": "string"}),
+    _param("q", "Free text over names and descriptions (Dutch full-text search, accents "
+           "ignored, prefix matching).", {"type": "string", "maxLength": 200}),
+    _param("verified_within", "Only records verified by an editor within this many days.",
+           {"type": "integer", "minimum": 0, "maximum": 36500}),
+    _param("demo", "Include demo records (default: the site setting).", {"type": "boolean"}),
+    _param("limit", "Page size.", {"type": "integer", "minimum": 1, "maximum": 500,
+                                   "default": 50}),
+    _param("offset", "Page start.", {"type": "integer", "minimum": 0, "default": 0}),
+]
+
+POINT = {"type": "object", "required": ["type", "coordinates"],
+         "properties": {"type": {"const": "Point"},
+                        "coordinates": {"type": "array", "items": {"type": "number"},
+                                        "minItems": 2, "maxItems": 2}}}
+NAMED = {"type": ["object", "null"], "properties": {"code": {"type": "string"},
+                                                   "name": {"type": "string"}}}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object", "required": ["error"],
+        "properties": {"error": {
+            "type": "object", "required": ["code", "message", "field"],
+            "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"},
+                "field": {"type": ["string", "null"]},
+                "choices": {"type": "array", "items": {"type": "object"}},
+                "suggestions": {"type": "array", "items": {"type": "object"}},
+            }}},
+    },
+    "Hit": {
+        "type": "object", "required": ["type", "id", "geometry", "properties"],
+        "properties": {
+            "type": {"const": "Feature"},
+            "id": {"type": "string"},
+            "geometry": {"oneOf": [POINT, {"type": "null"}]},
+            "properties": {
+                "type": "object",
+                "required": ["service_id", "name", "kind", "status", "match", "distance_m"],
+                "properties": {
+                    "service_id": {"type": "string", "format": "uuid"},
+                    "location_id": {"type": ["string", "null"]},
+                    "name": {"type": "string"},
+                    "kind": {"type": "string"}, "kind_label": {"type": "string"},
+                    "status": {"type": "string", "enum": list(STATUSES)},
+                    "match": {"type": "string", "enum": ["located", "serves"]},
+                    "distance_m": {"type": ["integer", "null"]},
+                    "kern": NAMED, "gemeente": NAMED,
+                    "address": {"type": ["string", "null"]},
+                    "location_type": {"type": ["string", "null"]},
+                    "precision": {"type": ["string", "null"]},
+                    "categories": _list({"type": "string"}),
+                    "audiences": _list({"type": "string"}),
+                    "open_now": {"type": ["boolean", "null"]},
+                    "opening": {"type": ["string", "null"]},
+                    "schedule": _list({"type": "string"}),
+                    "assured_date": {"type": ["string", "null"], "format": "date"},
+                    "is_demo": {"type": "boolean"},
+                },
+            },
+        },
+    },
+    "SearchResult": {
+        "type": "object", "required": ["type", "features", "numberReturned", "links", "search"],
+        "properties": {
+            "type": {"const": "FeatureCollection"},
+            "features": _list({"$ref": "#/components/schemas/Hit"}),
+            "numberMatched": {"type": "integer", "description": "Absent for mode nearest."},
+            "numberReturned": {"type": "integer"},
+            "links": _list({"type": "object", "required": ["rel", "href"],
+                            "properties": {"rel": {"type": "string"},
+                                           "href": {"type": "string"},
+                                           "type": {"type": "string"}}}),
+            "search": {"type": "object"},
+        },
+    },
+    "Initiative": {
+        "type": "object", "required": ["id", "name", "kind", "status", "locations"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"}, "name": {"type": "string"},
+            "description": {"type": ["string", "null"]}, "kind": {"type": "string"},
+            "status": {"type": "string"},
+            "organization": {"type": ["object", "null"]},
+            "categories": _list({"type": "object"}), "audiences": _list({"type": "object"}),
+            "locations": _list({"type": "object"}), "service_areas": _list({"type": "object"}),
+            "schedules": _list({"type": "object"}), "contacts": _list({"type": "object"}),
+            "phones": _list({"type": "object"}),
+            "assured_date": {"type": ["string", "null"]},
+            "last_modified": {"type": "string", "format": "date-time"},
+        },
+    },
+    "Taxonomy": {
+        "type": "object", "required": ["category", "audience"],
+        "properties": {"category": _list({"type": "object"}),
+                       "audience": _list({"type": "object"})},
+    },
+    "KernSuggestion": {
+        "type": "object", "required": ["code", "name", "gemeente"],
+        "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                       "gemeente": NAMED},
+    },
+    "Kern": {
+        "type": "object", "required": ["type", "id", "geometry", "properties"],
+        "properties": {"type": {"const": "Feature"}, "id": {"type": "string"},
+                       "geometry": {"type": "object"}, "properties": {"type": "object"}},
+    },
+    "Place": {"type": "object", "required": ["kind", "label"],
+              "properties": {"kind": {"type": "string"}, "label": {"type": "string"}}},
+}
+
+
+def _ok(ref: str, media: str = "application/json") -> dict[str, Any]:
+    return {"200": {"description": "OK",
+                    "content": {media: {"schema": {"$ref": f"#/components/schemas/{ref}"}}}},
+            "400": ERROR}
+
+
+@cache
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "socialmap API",
+            "version": "1.0.0",
+            "description": "Informal care initiatives (informele sociale kaart) in the "
+                           "Netherlands. GeoJSON in WGS84 lon/lat (RFC 7946), distances in "
+                           "metres. Geography: CBS/Kadaster and GeoNames, CC BY 4.0.",
+            "license": {"name": "Data: CC BY 4.0", "identifier": "CC-BY-4.0"},
+        },
+        "servers": [{"url": "/api/v1"}],
+        "paths": {
+            "/search": {"get": {
+                "summary": "Search initiatives by radius, nearest or kern, with filters",
+                "operationId": "search",
+                "parameters": SEARCH_PARAMETERS,
+                "responses": {**_ok("SearchResult", "application/geo+json"),
+                              "404": ERROR},
+            }},
+            "/initiatives/{id}": {"get": {
+                "summary": "One initiative with locations, kernen served, schedule, contacts",
+                "operationId": "getInitiative",
+                "parameters": [_param("id", "Initiative id", {"type": "string",
+                                                              "format": "uuid"},
+                                      required=True, where="path")],
+                "responses": {**_ok("Initiative"), "404": ERROR},
+            }},
+            "/kernen": {"get": {
+                "summary": "Autocomplete kernen by name (at most 10)",
+                "operationId": "listKernen",
+                "parameters": [
+                    _param("q", "Start of a kern name", {"type": "string", "minLength": 1,
+                                                         "maxLength": 100}, required=True),
+                    _param("gemeente", "CBS gemeente code",
+                           {"type": "string", "pattern": "^GM[0-9]{4}$"}),
+                ],
+                "responses": {"200": {"description": "OK", "content": {"application/json": {
+                    "schema": {"type": "object", "properties": {
+                        "kernen": _list({"$ref": "#/components/schemas/KernSuggestion"})}}}}},
+                    "400": ERROR},
+            }},
+            "/kernen/{code}": {"get": {
+                "summary": "A kern with its area (GeoJSON Feature)",
+                "operationId": "getKern",
+                "parameters": [_param("code", "Kern code", {"type": "string"}, required=True,
+                                      where="path")],
+                "responses": {**_ok("Kern", "application/geo+json"), "404": ERROR},
+            }},
+            "/places/resolve": {"get": {
+                "summary": "Resolve a place name, postcode or coordinates",
+                "operationId": "resolvePlace",
+                "parameters": [SEARCH_PARAMETERS[0] | {"required": True}],
+                "responses": {**_ok("Place"), "404": ERROR},
+            }},
+            "/taxonomy": {"get": {
+                "summary": "Categories and audiences, as trees",
+                "operationId": "getTaxonomy",
+                "responses": _ok("Taxonomy"),
+            }},
+        },
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": {"Error": {
+                "description": "Invalid input (400) or not found (404)",
+                "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Error"}}}}},
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json():  # noqa: ANN201
+    parse(request.args, lambda p: None)
+    return json_response(document(), media_type="application/vnd.oai.openapi+json",
+                         max_age=3600)
+
+
+@bp.get("/docs")
+def openapi_page():  # noqa: ANN201
+    return render_template("api_docs.html", doc=document())

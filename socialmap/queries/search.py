@@ -1,0 +1,296 @@
+"""Search statements: radius, nearest and kern, each one SQL statement on the GiST index.
+
+The query point arrives in RD New (EPSG:28992), the storage CRS, so no column is ever
+transformed or cast and every spatial predicate can use its index. One hit is one
+service_at_location; distances are in metres.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, time
+from typing import Any, Literal
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Float,
+    Select,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.sql import Subquery
+
+from ..models import (
+    Attribute,
+    Gemeente,
+    Kern,
+    Location,
+    Schedule,
+    Service,
+    ServiceArea,
+    ServiceAtLocation,
+    Taxonomy,
+    TaxonomyTerm,
+)
+from ..vocab import VISIBLE_STATUSES
+
+S = Service.__table__
+L = Location.__table__
+SAL = ServiceAtLocation.__table__
+K = Kern.__table__
+G = Gemeente.__table__
+A = Attribute.__table__
+T = TaxonomyTerm.__table__
+TX = Taxonomy.__table__
+SC = Schedule.__table__
+SA = ServiceArea.__table__
+
+Mode = Literal["radius", "nearest", "kern"]
+# A private location (a volunteer's home) is shown at its kern point and its distance is
+# rounded, so that neither reveals the address.
+PRIVATE_DISTANCE_STEP = 100.0
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Filters combined with AND; several values of one filter match any of them."""
+
+    categories: tuple[str, ...] = ()
+    audiences: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    gemeente: str | None = None
+    statuses: tuple[str, ...] = VISIBLE_STATUSES
+    open_at: tuple[int, time, date] | None = None
+    tsquery: str | None = None
+    verified_since: date | None = None
+    include_demo: bool = True
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    mode: Mode
+    x: float
+    y: float
+    radius: float | None = None
+    kern_code: str | None = None
+    limit: int = 50
+    offset: int = 0
+    filters: Filters = field(default_factory=Filters)
+
+
+def _origin() -> ColumnElement[Any]:
+    return func.ST_SetSRID(func.ST_MakePoint(bindparam("x", type_=Float),
+                                             bindparam("y", type_=Float)), 28992)
+
+
+def _terms_of(facet: str, codes: Sequence[str]) -> Select[Any]:
+    """Ids of the given terms of one facet and of their children (a parent includes them)."""
+    facet_ids = select(TX.c.id).where(TX.c.facet == facet).scalar_subquery()
+    chosen = select(T.c.id).where(T.c.taxonomy_id == facet_ids, T.c.code.in_(codes))
+    return select(T.c.id).where(
+        T.c.taxonomy_id == facet_ids,
+        or_(T.c.code.in_(codes), T.c.parent_id.in_(chosen.scalar_subquery())),
+    )
+
+
+def filter_clauses(f: Filters) -> list[ColumnElement[bool]]:
+    """WHERE clauses on service (S) for the filters."""
+    clauses: list[ColumnElement[bool]] = [S.c.status.in_(f.statuses)]
+    if not f.include_demo:
+        clauses.append(S.c.is_demo.is_(False))
+    if f.kinds:
+        clauses.append(S.c.kind.in_(f.kinds))
+    for facet, codes in (("category", f.categories), ("audience", f.audiences)):
+        if codes:
+            clauses.append(exists().where(
+                A.c.service_id == S.c.id, A.c.taxonomy_term_id.in_(_terms_of(facet, codes))))
+    if f.open_at:
+        day, at, on = f.open_at
+        clauses.append(exists().where(
+            SC.c.service_id == S.c.id, SC.c.weekday == day, SC.c.opens_at <= at,
+            SC.c.closes_at > at,
+            or_(SC.c.valid_from.is_(None), SC.c.valid_from <= on),
+            or_(SC.c.valid_to.is_(None), SC.c.valid_to >= on)))
+    if f.tsquery:
+        clauses.append(S.c.search_vector.op("@@")(func.to_tsquery(
+            literal_column("'dutch'::regconfig"), f.tsquery)))
+    if f.verified_since:
+        clauses.append(S.c.assured_date >= f.verified_since)
+    return clauses
+
+
+def _gemeente_clause(f: Filters) -> list[ColumnElement[bool]]:
+    if not f.gemeente:
+        return []
+    return [L.c.kern_code.in_(select(K.c.code).where(K.c.gemeente_code == f.gemeente))]
+
+
+def _located(q: SearchQuery) -> tuple[Select[Any], list[ColumnElement[bool]]]:
+    """service_at_location rows by location, with the spatial predicate of the mode."""
+    origin = _origin()
+    where = [*filter_clauses(q.filters), *_gemeente_clause(q.filters)]
+    if q.mode == "radius":
+        where.append(func.ST_DWithin(L.c.geom, origin, bindparam("radius", type_=Float)))
+    elif q.mode == "kern":
+        kern_area = select(K.c.area).where(K.c.code == bindparam("kern")).scalar_subquery()
+        where.append(func.ST_Covers(kern_area, L.c.geom))
+    base = (
+        select(
+            SAL.c.id.label("sal_id"), S.c.id.label("service_id"), L.c.id.label("location_id"),
+            func.ST_Distance(L.c.geom, origin).label("distance"),
+            literal("located").label("match"),
+        )
+        .select_from(SAL.join(S, S.c.id == SAL.c.service_id).join(L, L.c.id == SAL.c.location_id))
+        .where(*where)
+    )
+    return base, where
+
+
+def _serving(q: SearchQuery) -> Select[Any]:
+    """Services that serve the kern through their service area but are not located in it:
+    one hit each, at their nearest location (or none)."""
+    origin = _origin()
+    kern_area = select(K.c.area).where(K.c.code == bindparam("kern")).scalar_subquery()
+    located_in_kern = (
+        select(SAL.c.id).join(L, L.c.id == SAL.c.location_id)
+        .where(SAL.c.service_id == S.c.id, func.ST_Covers(kern_area, L.c.geom))
+    )
+    return (
+        select(
+            SAL.c.id.label("sal_id"), S.c.id.label("service_id"), L.c.id.label("location_id"),
+            func.ST_Distance(L.c.geom, origin).label("distance"),
+            literal("serves").label("match"),
+        )
+        .select_from(
+            SA.join(S, S.c.id == SA.c.service_id)
+            .outerjoin(SAL, SAL.c.service_id == S.c.id)
+            .outerjoin(L, L.c.id == SAL.c.location_id)
+        )
+        .where(SA.c.kern_code == bindparam("kern"), ~exists(located_in_kern),
+               *filter_clauses(q.filters))
+        .distinct(S.c.id)
+        .order_by(S.c.id, func.ST_Distance(L.c.geom, origin).asc().nulls_last())
+    )
+
+
+def _page(q: SearchQuery) -> tuple[Subquery, ColumnElement[Any]]:
+    """The requested page of hits (ids, distance, match) and the total number matched."""
+    located, where = _located(q)
+    if q.mode == "kern":
+        both = union_all(located, _serving(q)).subquery("hits")
+        page = (select(both).order_by(both.c.match, both.c.distance.asc().nulls_last(),
+                                      both.c.service_id)
+                .limit(bindparam("limit")).offset(bindparam("offset")))
+        total = select(func.count()).select_from(both).scalar_subquery()
+        return page.subquery("page"), total
+    page = (located.order_by(L.c.geom.op("<->")(_origin()), SAL.c.id)
+            .limit(bindparam("limit")).offset(bindparam("offset")))
+    if q.mode == "nearest":
+        # "The N nearest" has no bound to count within; counting every record that passes
+        # the filters would scan the registry, so nearest reports no total.
+        return page.subquery("page"), null()
+    total = (select(func.count()).select_from(
+        SAL.join(S, S.c.id == SAL.c.service_id).join(L, L.c.id == SAL.c.location_id))
+        .where(*where).scalar_subquery())
+    return page.subquery("page"), total
+
+
+def _codes_of(facet: str) -> ColumnElement[Any]:
+    facet_ids = select(TX.c.id).where(TX.c.facet == facet).scalar_subquery()
+    return (
+        select(func.coalesce(func.array_agg(T.c.code.distinct()), literal_column("'{}'"))
+               .label("codes"))
+        .select_from(A.join(T, T.c.id == A.c.taxonomy_term_id))
+        .where(A.c.service_id == literal_column("page.service_id"), T.c.taxonomy_id == facet_ids)
+        .scalar_subquery()
+    )
+
+
+def _slots() -> ColumnElement[Any]:
+    return (
+        select(func.json_agg(func.json_build_array(SC.c.weekday, SC.c.opens_at, SC.c.closes_at)))
+        .where(SC.c.service_id == literal_column("page.service_id"))
+        .scalar_subquery()
+    )
+
+
+def search_statement(q: SearchQuery) -> Select[Any]:
+    """One statement: the page of hits with everything a list or map shows, and the total."""
+    page, total = _page(q)
+    is_private = L.c.location_type == "private"
+    shown = case((is_private, func.coalesce(K.c.point, L.c.geom)), else_=L.c.geom)
+    shown_wgs84 = func.ST_Transform(shown, 4326)
+    distance = case(
+        (is_private, func.round(page.c.distance / PRIVATE_DISTANCE_STEP) * PRIVATE_DISTANCE_STEP),
+        else_=func.round(cast(page.c.distance, Float)),
+    )
+    return (
+        select(
+            page.c.sal_id, page.c.service_id, page.c.location_id, page.c.match,
+            distance.label("distance_m"),
+            S.c.name, S.c.kind, S.c.status, S.c.assured_date, S.c.is_demo,
+            S.c.organization_id,
+            L.c.location_type, L.c.precision, L.c.city,
+            case((is_private, null()), else_=L.c.address).label("address"),
+            K.c.code.label("kern_code"), K.c.name.label("kern_name"),
+            G.c.code.label("gemeente_code"), G.c.name.label("gemeente_name"),
+            func.ST_X(shown_wgs84).label("lon"), func.ST_Y(shown_wgs84).label("lat"),
+            _codes_of("category").label("categories"),
+            _codes_of("audience").label("audiences"),
+            _slots().label("slots"),
+            total.label("matched"),
+        )
+        .select_from(
+            page.join(S, S.c.id == page.c.service_id)
+            .outerjoin(L, L.c.id == page.c.location_id)
+            .outerjoin(K, K.c.code == L.c.kern_code)
+            .outerjoin(G, G.c.code == K.c.gemeente_code)
+        )
+        .order_by(page.c.match, page.c.distance.asc().nulls_last(), page.c.service_id)
+    )
+
+
+def bind_values(q: SearchQuery) -> dict[str, Any]:
+    values: dict[str, Any] = {"x": q.x, "y": q.y, "limit": q.limit, "offset": q.offset}
+    if q.mode == "radius":
+        values["radius"] = q.radius
+    if q.mode == "kern":
+        values["kern"] = q.kern_code
+    return values
+
+
+def run_search(conn: Connection, q: SearchQuery) -> tuple[list[Any], int | None]:
+    """The rows of the page and the number matched (None for nearest)."""
+    rows = conn.execute(search_statement(q), bind_values(q)).all()
+    if q.mode == "nearest":
+        return rows, None
+    if rows:
+        return rows, int(rows[0].matched)
+    if q.offset == 0:
+        return [], 0
+    _page_rows, total = _page(q)
+    return [], int(conn.execute(select(total), bind_values(q)).scalar_one())
+
+
+def unknown_terms(conn: Connection, facet: str, codes: Sequence[str]) -> list[str]:
+    """The codes among `codes` that are no term of the facet."""
+    if not codes:
+        return []
+    known = set(conn.execute(
+        select(T.c.code).join(TX, TX.c.id == T.c.taxonomy_id)
+        .where(TX.c.facet == facet, T.c.code.in_(codes))).scalars())
+    return [c for c in codes if c not in known]
+
+
+def gemeente_exists(conn: Connection, code: str) -> bool:
+    return conn.execute(select(G.c.code).where(G.c.code == code)).first() is not None

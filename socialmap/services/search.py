@@ -1,0 +1,195 @@
+"""The search use case: where a search starts, which mode, which filters, and the hits."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .. import geocode
+from ..config import Settings
+from ..errors import InvalidInput
+from ..geocode import Place
+from ..names import name_key
+from ..queries import search as q
+from ..schedule import is_open, opening_label, slots_from_rows
+from ..vocab import KINDS, STATUSES, VISIBLE_STATUSES
+
+MAX_RADIUS = 100_000
+DEFAULT_RADIUS = 5_000
+MAX_LIMIT = 500
+MAX_QUERY_WORDS = 8
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """A search as the user asked for it, validated but not yet resolved."""
+
+    near: str | None = None
+    kern: str | None = None
+    mode: q.Mode | None = None
+    radius: int | None = None
+    limit: int = 50
+    offset: int = 0
+    categories: tuple[str, ...] = ()
+    audiences: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    gemeente: str | None = None
+    statuses: tuple[str, ...] = ()
+    open_now: bool = False
+    open_at: tuple[int, time] | None = None
+    text: str | None = None
+    verified_within: int | None = None
+    demo: bool | None = None
+
+
+@dataclass
+class SearchResult:
+    request: SearchRequest
+    place: Place
+    mode: q.Mode
+    radius: int | None
+    kern_code: str | None
+    hits: list[dict[str, Any]] = field(default_factory=list)
+    matched: int | None = None
+
+
+def tsquery(text: str) -> str:
+    """Words of free text as a prefix tsquery: 'Maaltijd  aan huis' -> 'maaltijd:* & aan:* & ...'.
+
+    Only word characters survive, so user text can never break the tsquery syntax.
+    """
+    words = re.findall(r"\w+", name_key(text))[:MAX_QUERY_WORDS]
+    if not words:
+        raise InvalidInput("'q' has no words to search for", "q")
+    return " & ".join(f"{w}:*" for w in words)
+
+
+def _next_date_of(day: int, today: date) -> date:
+    return today + timedelta(days=(day - today.isoweekday()) % 7)
+
+
+def check(req: SearchRequest) -> None:
+    """Contradictions between parameters, each a 400 naming the field."""
+    if req.near is None and req.kern is None:
+        raise InvalidInput("give 'near' (a place, postcode or coordinates) or 'kern'", "near")
+    if req.near is not None and req.kern is not None:
+        raise InvalidInput("give either 'near' or 'kern', not both", "kern")
+    if req.mode in ("kern", "nearest") and req.radius is not None:
+        raise InvalidInput(f"'radius' does not apply to mode '{req.mode}'", "radius")
+    if req.open_now and req.open_at:
+        raise InvalidInput("give either 'open_now' or 'open_at', not both", "open_at")
+    for kind in req.kinds:
+        if kind not in KINDS:
+            raise InvalidInput(f"unknown kind '{kind}'", "kind")
+    for status in req.statuses:
+        if status not in STATUSES:
+            raise InvalidInput(f"unknown status '{status}'", "status")
+    if req.gemeente is not None and not re.fullmatch(r"GM\d{4}", req.gemeente):
+        raise InvalidInput("'gemeente' must be a CBS code like GM1883", "gemeente")
+
+
+def build_filters(s: Session, req: SearchRequest, settings: Settings,
+                  now: datetime) -> q.Filters:
+    conn = s.connection()
+    for facet, name, codes in (("category", "category", req.categories),
+                               ("audience", "audience", req.audiences)):
+        unknown = q.unknown_terms(conn, facet, codes)
+        if unknown:
+            raise InvalidInput(f"unknown {facet} '{unknown[0]}'", name)
+    if req.gemeente and not q.gemeente_exists(conn, req.gemeente):
+        raise InvalidInput(f"unknown gemeente '{req.gemeente}'", "gemeente")
+    open_at = None
+    if req.open_now:
+        open_at = (now.isoweekday(), now.time().replace(tzinfo=None, microsecond=0), now.date())
+    elif req.open_at:
+        day, at = req.open_at
+        open_at = (day, at, _next_date_of(day, now.date()))
+    include_demo = settings.show_demo if req.demo is None else (req.demo and settings.show_demo)
+    return q.Filters(
+        categories=req.categories, audiences=req.audiences, kinds=req.kinds,
+        gemeente=req.gemeente, statuses=req.statuses or VISIBLE_STATUSES, open_at=open_at,
+        tsquery=tsquery(req.text) if req.text else None,
+        verified_since=(now.date() - timedelta(days=req.verified_within)
+                        if req.verified_within is not None else None),
+        include_demo=include_demo,
+    )
+
+
+def resolve_origin(s: Session, req: SearchRequest, settings: Settings) -> Place:
+    if req.kern is not None:
+        return geocode.kern_place(s, req.kern)
+    assert req.near is not None
+    return geocode.resolve(s, req.near, settings)
+
+
+def choose_mode(req: SearchRequest, place: Place) -> tuple[q.Mode, int | None, str | None]:
+    """Mode, radius and kern: a kern name searches its kern unless a radius is asked for."""
+    mode = req.mode or ("kern" if place.kind == "kern" and req.radius is None else "radius")
+    if mode == "radius":
+        return mode, req.radius or DEFAULT_RADIUS, None
+    if mode == "kern":
+        if not place.kern_code:
+            raise InvalidInput("this place lies in no kern; search by radius instead", "mode")
+        return mode, None, place.kern_code
+    return mode, None, None
+
+
+def search(s: Session, req: SearchRequest, settings: Settings,
+           now: datetime | None = None) -> SearchResult:
+    """Resolve where, pick the mode, run the one statement, and shape the hits."""
+    from ..schedule import now_local
+
+    check(req)
+    now = now or now_local()
+    place = resolve_origin(s, req, settings)
+    mode, radius, kern_code = choose_mode(req, place)
+    filters = build_filters(s, req, settings, now)
+    query = q.SearchQuery(mode=mode, x=place.x, y=place.y, radius=radius, kern_code=kern_code,
+                          limit=req.limit, offset=req.offset, filters=filters)
+    rows, matched = q.run_search(s.connection(), query)
+    hits = [hit_feature(row, now) for row in rows]
+    return SearchResult(request=req, place=place, mode=mode, radius=radius,
+                        kern_code=kern_code, hits=hits, matched=matched)
+
+
+def hit_feature(row: Any, now: datetime, lang: str = "nl") -> dict[str, Any]:
+    """One hit as a GeoJSON Feature (lon/lat)."""
+    slots = slots_from_rows(row.slots)
+    geometry = None
+    if row.lon is not None:
+        geometry = {"type": "Point", "coordinates": [round(row.lon, 6), round(row.lat, 6)]}
+    return {
+        "type": "Feature",
+        "id": str(row.sal_id or row.service_id),
+        "geometry": geometry,
+        "properties": {
+            "service_id": str(row.service_id),
+            "location_id": str(row.location_id) if row.location_id else None,
+            "name": row.name,
+            "kind": row.kind,
+            "kind_label": KINDS.get(row.kind, row.kind),
+            "status": row.status,
+            "match": row.match,
+            "distance_m": None if row.distance_m is None else int(row.distance_m),
+            "kern": {"code": row.kern_code, "name": row.kern_name} if row.kern_code else None,
+            "gemeente": ({"code": row.gemeente_code, "name": row.gemeente_name}
+                         if row.gemeente_code else None),
+            "address": row.address,
+            "location_type": row.location_type,
+            "precision": row.precision,
+            "categories": sorted(row.categories or []),
+            "audiences": sorted(row.audiences or []),
+            "open_now": is_open(slots, now) if slots else None,
+            "opening": opening_label(slots, now, lang),
+            "schedule": [slot.short() for slot in slots],
+            "assured_date": row.assured_date.isoformat() if row.assured_date else None,
+            "is_demo": row.is_demo,
+        },
+    }
+
+
+def with_page(req: SearchRequest, offset: int) -> SearchRequest:
+    return replace(req, offset=offset)
