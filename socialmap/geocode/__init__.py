@@ -1,0 +1,1 @@
+"""Resolving where a search starts (`near`): parsing, the offline resolver and the PDOK adapter."""
