@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import database, setup
+from . import database, geo, setup
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(database.group)
+    app.cli.add_command(geo.group)
     app.cli.add_command(setup.command)

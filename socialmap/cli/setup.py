@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from .database import start_local, upgrade_schema
+from .geo import load_command as load_geography
 
 
 @click.command("setup")
@@ -14,3 +15,4 @@ def command(no_data: bool) -> None:
     upgrade_schema()
     if no_data:
         return
+    load_geography()
