@@ -63,9 +63,13 @@ def cluster() -> Iterator[Cluster]:
 
 def build_test_database(engine: Engine) -> None:
     """Migrate, then load what every test may rely on: the real geography and the seed."""
+    from socialmap.geodata import load_geography
+
     with engine.connect() as conn:
         migrate.upgrade(conn)
         conn.commit()
+    with engine.begin() as conn:
+        load_geography(conn, GEODATA)
 
 
 @pytest.fixture(scope="session")

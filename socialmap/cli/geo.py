@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask.cli import AppGroup
 
 from .. import settings
 from ..db import get_db
@@ -11,7 +12,8 @@ from ..geodata import GeodataError, LoadReport, load_geography
 from ..geodata.download import DownloadError, describe_sources, download, is_complete
 
 
-@click.group("geo", help="Reference geography: provincies, gemeenten, PC4 areas and kernen.")
+@click.group("geo", cls=AppGroup,
+             help="Reference geography: provincies, gemeenten, PC4 areas and kernen.")
 def group() -> None:
     pass
 

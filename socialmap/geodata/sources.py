@@ -105,18 +105,24 @@ def read_bytes(path: Path) -> bytes:
 class _Feature:
     """One feature of a GeoJSON file, with helpers that raise errors naming it."""
 
-    def __init__(self, filename: str, index: int, raw: Any, id_key: str) -> None:
+    def __init__(self, filename: str, index: int, raw: Any, id_keys: tuple[str, ...]) -> None:
         self.filename = filename
         self.index = index
+        self.label = ""
         if not isinstance(raw, dict) or not isinstance(raw.get("properties"), dict):
-            self.props: dict[str, Any] = {}
             raise self.error("not a GeoJSON feature with properties")
-        self.props = raw["properties"]
+        self.props: dict[str, Any] = raw["properties"]
         self.raw = raw
-        self.label = self.props.get(id_key)
+        for key in id_keys:
+            value = self.props.get(key)
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if value not in (None, ""):
+                self.label = str(value)
+                break
 
     def error(self, reason: str) -> GeodataError:
-        label = f" ({self.label})" if getattr(self, "label", None) not in (None, "") else ""
+        label = f" ({self.label})" if self.label else ""
         return GeodataError(f"{self.filename}: feature {self.index}{label}: {reason}")
 
     def text(self, key: str, pattern: re.Pattern[str] | None = None) -> str:
@@ -167,7 +173,7 @@ class _Feature:
         return shapely.to_wkb(geom)
 
 
-def _features(path: Path, id_key: str) -> Iterator[_Feature]:
+def _features(path: Path, *id_keys: str) -> Iterator[_Feature]:
     try:
         data = json.loads(read_bytes(path))
     except json.JSONDecodeError as exc:
@@ -177,7 +183,7 @@ def _features(path: Path, id_key: str) -> Iterator[_Feature]:
     if not isinstance(features, list):
         raise GeodataError(f"{path.name}: not a GeoJSON FeatureCollection")
     for index, raw in enumerate(features):
-        yield _Feature(path.name, index, raw, id_key)
+        yield _Feature(path.name, index, raw, id_keys)
 
 
 def _unique(records: list[Any], key: Callable[[Any], str], filename: str) -> None:
@@ -193,7 +199,7 @@ def read_provincies(directory: Path) -> list[Provincie]:
     rows = [
         Provincie(f.text("provinciecode", _PROVINCIE_CODE), f.text("provincienaam"),
                   f.count("inwoners_2021"), f.geometry(AREA_TYPES) or b"")
-        for f in _features(directory / PROVINCIES, "provinciecode")
+        for f in _features(directory / PROVINCIES, "provinciecode", "provincienaam")
     ]
     _unique(rows, lambda r: r.code, PROVINCIES)
     return rows
@@ -202,7 +208,7 @@ def read_provincies(directory: Path) -> list[Provincie]:
 def read_gemeenten(directory: Path, provincie_codes: set[str]) -> list[Gemeente]:
     """Gemeenten with code, name, provincie, inhabitants, share of 65+ and area."""
     rows = []
-    for f in _features(directory / GEMEENTEN, "gemeentecode"):
+    for f in _features(directory / GEMEENTEN, "gemeentecode", "gemeentenaam"):
         provincie = f.text("provinciecode", _PROVINCIE_CODE)
         if provincie not in provincie_codes:
             raise f.error(f"provinciecode {provincie!r} is not in {PROVINCIES}")
@@ -281,7 +287,7 @@ def read_woonplaatsen(directory: Path, gemeente_codes: set[str]) -> list[Place]:
 def read_geonames(directory: Path, gemeente_codes: set[str]) -> list[Place]:
     """GeoNames populated places with their gemeente, geonameid and population."""
     rows = []
-    for f in _features(directory / GEONAMES, "naam"):
+    for f in _features(directory / GEONAMES, "naam", "geonameid"):
         geonameid = f.count("geonameid")
         if geonameid is None:
             raise f.error("missing 'geonameid'")
