@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from ..names import name_key, slug
 from .sources import Gemeente, Place
 
+# Capitals and seats of administration are always a woonplaats of their own; GeoNames may name
+# them differently ('The Hague' for 's-Gravenhage, 'Bergen' for 'Bergen (NH)').
+SEAT_FCODES = frozenset({"PPLC", "PPLG", "PPLA", "PPLA2"})
+
 
 @dataclass(frozen=True)
 class KernCandidate:
@@ -57,7 +61,10 @@ def select_kernen(gemeenten: list[Gemeente], woonplaatsen: list[Place],
         add(place, "woonplaats")
     # The larger of two same-named GeoNames places in one gemeente is the one people mean.
     for place in sorted(geonames, key=lambda p: (-(p.population or 0), p.geonameid or 0)):
-        add(place, "geonames")
+        if place.fcode in SEAT_FCODES:
+            dropped["geonames"] += 1
+        else:
+            add(place, "geonames")
     covered = {k.gemeente_code for k in kernen}
     for g in gemeenten:
         if g.code not in covered:

@@ -15,7 +15,7 @@ from .kernen import KernSelection, select_kernen
 from .sources import GeodataError
 
 # Bump when the loader derives something differently, so that unchanged files still reload.
-LOADER_VERSION = "1"
+LOADER_VERSION = "2"
 DATASET = "geography"
 UNCHANGED = "geography unchanged, nothing to do"
 
@@ -144,8 +144,8 @@ def _read(directory: Path, progress: _Progress, report: LoadReport) -> _Input:
         report.notes.append(f"{len(no_polygon)} PC4 with inhabitants but no area, left out "
                             f"({', '.join(no_polygon[:10])})")
     kernen = select_kernen(gemeenten, woonplaatsen, geonames)
-    report.notes.append(f"{kernen.geonames_dropped} GeoNames places skipped as a woonplaats or "
-                        f"larger place of the same name in the same gemeente")
+    report.notes.append(f"{kernen.geonames_dropped} GeoNames places skipped: a woonplaats, a seat "
+                        f"of administration, or a larger place of that name in the gemeente")
     return _Input(provincies, gemeenten, pc4, kernen)
 
 

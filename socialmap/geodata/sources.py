@@ -81,6 +81,7 @@ class Place:
     pc4_codes: tuple[str, ...] = ()
     geonameid: int | None = None
     population: int | None = None
+    fcode: str | None = None
 
 
 def checksum(directory: Path, version: str) -> str:
@@ -291,9 +292,11 @@ def read_geonames(directory: Path, gemeente_codes: set[str]) -> list[Place]:
         geonameid = f.count("geonameid")
         if geonameid is None:
             raise f.error("missing 'geonameid'")
+        fcode = f.props.get("fcode")
         rows.append(Place(f.text("naam"), _gemeente(f, gemeente_codes),
                           f.geometry(("Point",)) or b"", geonameid=geonameid,
-                          population=f.count("population")))
+                          population=f.count("population"),
+                          fcode=fcode if isinstance(fcode, str) else None))
     return rows
 
 
