@@ -15,6 +15,12 @@ run: install
 	$(FLASK) setup
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# Production: gunicorn with socialmap/gunicorn_conf.py (workers per core, gthread, JSON access
+# log); SOCIALMAP_BIND, SOCIALMAP_WORKERS, SOCIALMAP_THREADS override its defaults.
+serve: install
+	$(FLASK) setup
+	SOCIALMAP_BIND=$${SOCIALMAP_BIND:-$(HOST):8000} exec $(BIN)/gunicorn -c python:socialmap.gunicorn_conf app:app
+
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -1,0 +1,81 @@
+"""gunicorn settings for `make serve`: `gunicorn -c python:socialmap.gunicorn_conf app:app`.
+
+Environment: SOCIALMAP_BIND (127.0.0.1:8000), SOCIALMAP_WORKERS (2 per core + 1, at most 8),
+SOCIALMAP_THREADS (4), SOCIALMAP_ACCESS_LOG ("-" for stdout, a file, or "off"). The database
+pool of each worker is sized by SOCIALMAP_POOL_SIZE (see socialmap.config); keep it at least
+the thread count, so that no thread waits for a connection.
+Graceful restart: `kill -HUP <master pid>` starts new workers with fresh code and lets the old
+ones finish their requests (up to graceful_timeout); `kill -TERM` stops the same way.
+"""
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from gunicorn.glogging import Logger
+
+from socialmap.web.observability import REQUEST_ID_HEADER, JsonFormatter, access_record
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+def default_workers(cores: int | None = None) -> int:
+    """Two per core plus one: requests wait on PostgreSQL about half their time."""
+    return min(2 * (cores or os.cpu_count() or 1) + 1, 8)
+
+
+bind = os.environ.get("SOCIALMAP_BIND", "127.0.0.1:8000")
+workers = _int("SOCIALMAP_WORKERS", _int("WEB_CONCURRENCY", default_workers()))
+# Threads overlap the waits on the database within one process; the GIL caps the gain, so few.
+worker_class = "gthread"
+threads = _int("SOCIALMAP_THREADS", 4)
+# A request that takes longer than this is stuck: the worker is killed and replaced.
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+# Recycle workers now and then (staggered), so a slow leak can never take the site down.
+max_requests = 20000
+max_requests_jitter = 2000
+# The app is loaded in each worker: a HUP then reloads the code too, and no database
+# connection can ever be shared across a fork.
+preload_app = False
+proc_name = "socialmap"
+forwarded_allow_ips = "127.0.0.1"
+_access = os.environ.get("SOCIALMAP_ACCESS_LOG", "-")
+accesslog = None if _access == "off" else _access
+errorlog = "-"
+loglevel = os.environ.get("SOCIALMAP_LOG_LEVEL", "info")
+
+
+class JsonLogger(Logger):
+    """gunicorn's logger with JSON lines: access lines with the app's fields, errors as JSON."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
+
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        if not self.cfg.accesslog:
+            return
+        rid = next((v for k, v in resp.headers if k.lower() == REQUEST_ID_HEADER.lower()), None)
+        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        # The path without its query: a query may hold the address a resident searched from.
+        record = access_record(
+            environ.get("REQUEST_METHOD", "-"), environ.get("PATH_INFO", ""), int(status),
+            request_time.total_seconds() * 1000, rid,
+            bytes=getattr(resp, "sent", None), pid=os.getpid())
+        line = json.dumps({"ts": datetime.now(UTC).isoformat(timespec="milliseconds"), **record},
+                          ensure_ascii=False)
+        try:
+            self.access_log.info(line)
+        except Exception:  # noqa: BLE001 - a log failure must never fail the request
+            self.error("access log write failed")
+
+
+logger_class = JsonLogger
