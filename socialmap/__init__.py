@@ -24,6 +24,9 @@ def create_app(config: Settings | dict[str, Any] | None = None,
     )
     app.extensions["socialmap.settings"] = settings
     db.init_app(app, db.Database(settings, bind))
+    from .web import observability
+
+    observability.init_app(app)  # first, so that every later hook sees the request id
 
     from .api import bp as api_bp
     from .api import load_routes
