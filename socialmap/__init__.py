@@ -28,15 +28,18 @@ def create_app(config: Settings | dict[str, Any] | None = None,
 
     observability.init_app(app)  # first, so that every later hook sees the request id
 
+    from . import i18n
     from .api import bp as api_bp
     from .api import load_routes
     from .web import errors as error_pages
-    from .web import health, pages
+    from .web import filters, health, pages
 
+    i18n.init_app(app)
     error_pages.register(app)
     load_routes()
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(filters.bp)
     app.register_blueprint(api_bp)
 
     from .cli import register as register_cli

@@ -1,0 +1,126 @@
+/* socialmap map helpers: accessible names, data attribution and result markers.
+   Markers come from a GeoJSON FeatureCollection, inlined ({data}) or fetched ({url}). */
+(function () {
+  "use strict";
+
+  var SocialMap = (window.SocialMap = {});
+
+  function text(tag, value, className) {
+    var el = document.createElement(tag);
+    el.textContent = value;
+    if (className) el.className = className;
+    return el;
+  }
+
+  SocialMap.prepare = function (map, opts) {
+    var el = map.getContainer();
+    el.setAttribute("role", "region");
+    el.setAttribute("aria-label", opts.label);
+    if (!opts.tiles) el.classList.add("no-tiles");
+    var control = map.attributionControl;
+    if (control) {
+      control.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
+      control.addAttribution(text("span", opts.attribution).outerHTML);
+    }
+    if (map.zoomControl) {
+      map.zoomControl.remove();
+      map.zoomControl = L.control
+        .zoom({ zoomInTitle: opts.zoomIn, zoomOutTitle: opts.zoomOut })
+        .addTo(map);
+    }
+    map.on("popupopen", function (e) {
+      var popup = e.popup.getElement();
+      var close = popup.querySelector(".leaflet-popup-close-button");
+      if (close) close.setAttribute("aria-label", opts.close);
+      var link = popup.querySelector(".leaflet-popup-content a");
+      if (link) link.focus({ preventScroll: true });
+    });
+    map.on("popupclose", function (e) {
+      var source = e.popup._source;
+      var target = source && source.getElement && source.getElement();
+      if (target && map.getContainer().contains(document.activeElement)) target.focus();
+    });
+  };
+
+  function popupContent(p, opts) {
+    var box = document.createElement("div");
+    box.className = "hit-popup";
+    var title = document.createElement("p");
+    title.className = "hit-popup-name";
+    var link = text("a", (p.n ? p.n + ". " : "") + p.name);
+    link.href = p.url;
+    title.appendChild(link);
+    box.appendChild(title);
+    (p.lines || []).forEach(function (line) {
+      box.appendChild(text("p", line));
+    });
+    var more = text("a", opts.more);
+    more.href = p.url;
+    more.className = "hit-popup-more";
+    more.setAttribute("aria-label", opts.more + ": " + p.name);
+    box.appendChild(more);
+    return box;
+  }
+
+  function marker(feature, opts) {
+    var p = feature.properties;
+    var c = feature.geometry.coordinates;
+    var label = (p.n ? p.n + ". " : "") + p.name;
+    var icon = L.divIcon({
+      className: "hit-pin",
+      html: '<span aria-hidden="true">' + (opts.numbered && p.n ? p.n : "&#9679;") + "</span>",
+      iconSize: [34, 34],
+      iconAnchor: [17, 34],
+      popupAnchor: [0, -32],
+    });
+    var m = L.marker([c[1], c[0]], { icon: icon, title: label, keyboard: true, riseOnHover: true });
+    m.bindPopup(popupContent(p, opts), { autoPanPadding: [24, 24], maxWidth: 280 });
+    m.on("add", function () {
+      var el = m.getElement();
+      el.setAttribute("aria-label", label);
+      el.dataset.hit = p.n || "";
+    });
+    return m;
+  }
+
+  function draw(map, collection, opts) {
+    var features = (collection && collection.features) || [];
+    var many = features.length >= opts.clusterFrom && L.markerClusterGroup;
+    var group = many
+      ? L.markerClusterGroup({
+          showCoverageOnHover: false,
+          maxClusterRadius: 50,
+          iconCreateFunction: function (cluster) {
+            var n = cluster.getChildCount();
+            var size = n < 10 ? "small" : n < 100 ? "medium" : "large";
+            return L.divIcon({
+              html: "<div><span>" + n + '</span><span class="visually-hidden"> ' +
+                opts.cluster + "</span></div>",
+              className: "marker-cluster marker-cluster-" + size,
+              iconSize: L.point(40, 40),
+            });
+          },
+        })
+      : L.featureGroup();
+    features.forEach(function (f) {
+      if (f.geometry && f.geometry.type === "Point") group.addLayer(marker(f, opts));
+    });
+    group.addTo(map);
+    map.getContainer().dataset.markers = String(features.length);
+    map.getContainer().dispatchEvent(new CustomEvent("socialmap:markers", { bubbles: true }));
+    return group;
+  }
+
+  SocialMap.addHits = function (map, source, opts) {
+    if (source.url) {
+      return fetch(source.url, { headers: { Accept: "application/geo+json" } })
+        .then(function (r) {
+          return r.ok ? r.json() : { features: [] };
+        })
+        .then(function (collection) {
+          return draw(map, collection, opts);
+        });
+    }
+    return draw(map, source.data, opts);
+  };
+})();

@@ -1,0 +1,76 @@
+"""What a person reads when a search cannot be done: by error code and field, in their language.
+
+The service layer speaks English to API clients; the site says the same in plain Dutch (or
+English when chosen), without parameter jargon.
+"""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from ..errors import AppError
+
+PLACE_HELP_CODES = ("ambiguous", "place_not_found")
+
+
+def _near_message(err: AppError) -> str:
+    text = err.message.lower()
+    if "start with 0" in text:
+        return _("Een Nederlandse postcode begint niet met een 0.")
+    if "four digits" in text:
+        return _("Een postcode heeft vier cijfers, eventueel gevolgd door twee letters, "
+                 "zoals 6181 of 6181 AB.")
+    if "netherlands" in text or "outside" in text or "extent" in text:
+        return _("Deze coördinaten liggen niet in Nederland.")
+    if "longer than" in text:
+        return _("Deze plaatsnaam is te lang.")
+    if "give 'near'" in text or "is empty" in text:
+        return _("Vul een plaats, postcode of adres in om te zoeken.")
+    return _("We begrijpen deze plaats niet. Geef een plaatsnaam, een postcode (zoals 6181 of "
+             "6181 AB) of coördinaten (zoals 51.17, 5.98).")
+
+
+def field_message(err: AppError) -> str:
+    """One sentence for a bad parameter."""
+    field = err.field or ""
+    messages = {
+        "radius": _("Kies een zoekafstand tussen 1 meter en 100 kilometer."),
+        "limit": _("Er kunnen hoogstens 100 resultaten op één pagina."),
+        "offset": _("Deze pagina van de resultaten bestaat niet."),
+        "category": _("Deze soort hulp kennen we niet."),
+        "audience": _("Deze doelgroep kennen we niet."),
+        "kind": _("Dit soort initiatief kennen we niet."),
+        "gemeente": _("Deze gemeente kennen we niet. Gebruik een CBS-code zoals GM1883."),
+        "status": _("Deze status kennen we niet."),
+        "open_now": _("'Nu open' kan alleen aan of uit staan."),
+        "open_at": _("Geef een dag en tijd zoals 'wo 14:00'."),
+        "q": _("Zoek op een of meer woorden, met letters of cijfers."),
+        "verified_within": _("Geef een aantal dagen als heel getal."),
+        "demo": _("Voorbeelden tonen kan alleen aan of uit staan."),
+        "print": _("De afdrukversie kan alleen aan of uit staan."),
+        "mode": _("Deze plek ligt niet in een kern. Kies een zoekafstand."),
+        "kern": _("Zoek op een plaats of op een kern, niet op allebei."),
+    }
+    if field == "near" or (field == "kern" and "give 'near'" in err.message):
+        return _near_message(err)
+    if "unknown parameter" in err.message:
+        return _("De link bevat een onderdeel dat we niet kennen (%(name)s). "
+                 "Begin een nieuwe zoekopdracht.", name=field)
+    if "may be given once" in err.message:
+        return _("Een onderdeel van de link komt twee keer voor (%(name)s).", name=field)
+    return messages.get(field, _("Er klopt iets niet aan de zoekopdracht."))
+
+
+def user_message(err: AppError) -> str:
+    """The message for any error of a search page."""
+    if err.code == "ambiguous":
+        return _("Er zijn meerdere plaatsen met deze naam. Welke bedoelt u?")
+    if err.code == "place_not_found":
+        return _("Deze plaats hebben we niet gevonden.")
+    if err.code == "geocoder_unavailable":
+        return _("Het opzoeken van adressen lukt even niet. Zoek op plaatsnaam of postcode, "
+                 "of probeer het zo opnieuw.")
+    if err.code == "not_found":
+        return _("Deze kern of dit initiatief bestaat niet (meer).")
+    if err.status >= 500:
+        return _("De kaart is even niet bereikbaar. Probeer het over een minuut opnieuw.")
+    return field_message(err)
