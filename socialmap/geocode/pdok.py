@@ -39,7 +39,7 @@ def fetch_url(url: str, timeout: float) -> bytes:
     """GET `url` and return the body; raises OSError (URLError, HTTPError, timeout) on failure."""
     request = urllib.request.Request(url, headers={"Accept": "application/json",
                                                    "User-Agent": "socialmap geocoder"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.read()
 
 
