@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import database, geo, setup
+from . import backup, database, geo, setup
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(database.group)
     app.cli.add_command(geo.group)
     app.cli.add_command(setup.command)
+    app.cli.add_command(backup.backup)
+    app.cli.add_command(backup.restore)
