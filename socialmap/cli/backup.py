@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
 from .. import backup as bk
 from .. import settings
@@ -13,6 +14,7 @@ from ..pgcluster import ClusterError
 
 @click.command("backup")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
 def backup(file: Path | None) -> None:
     """Write a pg_dump archive (custom format) of the database to FILE (default var/backups/)."""
     cfg = settings.current()
@@ -48,6 +50,7 @@ def _target(into: str | None) -> str:
               help="Restore into this database (created when missing; must be empty). "
                    "Default: the configured database, which must then be empty.")
 @click.option("--jobs", type=int, default=None, help="Parallel pg_restore jobs (default: cores).")
+@with_appcontext
 def restore(file: Path, into: str | None, jobs: int | None) -> None:
     """Restore FILE into a new or empty database, then verify rows per table and the schema."""
     try:

@@ -1,0 +1,188 @@
+"""Backup and restore: every record and every change-log row comes back, into a new database."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.pool import NullPool
+
+from socialmap import backup as bk
+from socialmap import create_app, migrate
+from socialmap.config import Settings
+from socialmap.pgcluster import Cluster
+
+from .conftest import create_database
+
+SUFFIX = os.getpid()
+SOURCE = f"backup_src_{SUFFIX}"
+TARGET = f"backup_dst_{SUFFIX}"
+ROLE = "socialmap_restorer"  # a plain role, as in production: no superuser, no CREATEDB
+
+# Text that the COPY format has to escape: tabs, newlines, backslashes, quotes, accents.
+AWKWARD = "Koffie\tthee\nen \\ 'gezelligheid' in Ĳsselmuiden, café “De Pôlle”"
+
+
+def _square(x: float, y: float, half: float) -> str:
+    return (f"ST_Multi(ST_MakeEnvelope({x - half}, {y - half}, {x + half}, {y + half}, "
+            "28992))")
+
+
+def populate(conn: Connection) -> None:
+    """A small registry that touches every registry table, with updates and deletes logged."""
+    conn.execute(text("SELECT set_config('socialmap.actor', 'redacteur@test', true), "
+                      "set_config('socialmap.source', 'form', true)"))
+    conn.execute(text(f"INSERT INTO provincie (code, name, inhabitants, area) VALUES "
+                      f"('PV99', 'Testland', 1000, {_square(150000, 450000, 5000)})"))
+    conn.execute(text(f"INSERT INTO gemeente (code, name, provincie_code, inhabitants, area) "
+                      f"VALUES ('GM9999', 'Testmeer', 'PV99', 1000, "
+                      f"{_square(150000, 450000, 4000)})"))
+    for i, name in enumerate(("Oosterend", "Westerend")):
+        x = 148000 + 4000 * i
+        conn.execute(text(
+            "INSERT INTO kern (code, name, name_key, gemeente_code, source, inhabitants, point, "
+            f"area) VALUES (:c, :n, lower(:n), 'GM9999', 'woonplaats', 500, "
+            f"ST_SetSRID(ST_MakePoint({x}, 450000), 28992), {_square(x, 450000, 2000)})"),
+            {"c": f"GM9999-{name.lower()}", "n": name})
+    org = conn.execute(text("INSERT INTO organization (name, description, legal_form) VALUES "
+                            "('Stichting Testmeer', :d, 'stichting') RETURNING id"),
+                       {"d": AWKWARD}).scalar_one()
+    terms = conn.execute(text("SELECT id FROM taxonomy_term ORDER BY code LIMIT 3")).scalars()
+    term_ids = list(terms)
+    for i in range(12):
+        sid = conn.execute(text(
+            "INSERT INTO service (organization_id, name, description, kind, status, "
+            "assured_date) VALUES (:o, :n, :d, 'dorpshuis', 'active', current_date) "
+            "RETURNING id"), {"o": org, "n": f"Dorpshuis {i}", "d": AWKWARD}).scalar_one()
+        lid = conn.execute(text(
+            "INSERT INTO location (name, address, pc4, kern_code, precision, geom) VALUES "
+            "(:n, 'Dorpsstraat 1', '9999', 'GM9999-oosterend', 'address', "
+            "ST_SetSRID(ST_MakePoint(:x, 450000), 28992)) RETURNING id"),
+            {"n": f"Locatie {i}", "x": 147000 + 100 * i}).scalar_one()
+        conn.execute(text("INSERT INTO service_at_location (service_id, location_id) "
+                          "VALUES (:s, :l)"), {"s": sid, "l": lid})
+        conn.execute(text("INSERT INTO service_area (service_id, kern_code) "
+                          "VALUES (:s, 'GM9999-westerend')"), {"s": sid})
+        conn.execute(text("INSERT INTO attribute (service_id, taxonomy_term_id) VALUES (:s, :t)"),
+                     {"s": sid, "t": term_ids[i % len(term_ids)]})
+        conn.execute(text("INSERT INTO schedule (service_id, weekday, opens_at, closes_at) "
+                          "VALUES (:s, :d, '09:00', '12:00')"), {"s": sid, "d": i % 7 + 1})
+        cid = conn.execute(text("INSERT INTO contact (service_id, name, is_private) "
+                                "VALUES (:s, 'Jannie', :p) RETURNING id"),
+                           {"s": sid, "p": i % 2 == 0}).scalar_one()
+        conn.execute(text("INSERT INTO phone (contact_id, number) VALUES (:c, '0511-123456')"),
+                     {"c": cid})
+        if i % 3 == 0:
+            conn.execute(text("UPDATE service SET status = 'inactive', description = :d "
+                              "WHERE id = :s"), {"s": sid, "d": AWKWARD + " (gesloten)"})
+        if i % 4 == 0:
+            conn.execute(text("DELETE FROM service WHERE id = :s"), {"s": sid})
+
+
+def user_tables(conn: Connection) -> list[str]:
+    return list(conn.execute(text(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relkind = 'r' AND NOT EXISTS (SELECT 1 FROM pg_depend d "
+        "WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') "
+        "ORDER BY 1")).scalars())
+
+
+def table_rows(conn: Connection, table: str) -> list[str]:
+    """Every row of a table as its text form, sorted: equal lists mean equal contents."""
+    return list(conn.execute(text(f'SELECT t::text FROM public."{table}" t ORDER BY 1')).scalars())
+
+
+@pytest.fixture(scope="module")
+def source(cluster: Cluster) -> Iterator[str]:
+    url = create_database(cluster, SOURCE)
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as conn:
+        migrate.upgrade(conn)
+        conn.commit()
+    with engine.begin() as conn:
+        populate(conn)
+    engine.dispose()
+    yield url
+    cluster.psql(f"DROP DATABASE IF EXISTS {SOURCE} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module")
+def archive(source: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The source database backed up through the CLI."""
+    path = tmp_path_factory.mktemp("backup") / "socialmap.dump"
+    app = create_app(Settings(database_url=source, testing=True, secret_key="x"))
+    result = app.test_cli_runner().invoke(args=["backup", str(path)])
+    assert result.exit_code == 0, result.output
+    assert path.is_file() and not path.with_name(path.name + ".partial").exists()
+    return path
+
+
+def test_restore_into_new_database_finds_every_record_and_change(
+        cluster: Cluster, source: str, archive: Path) -> None:
+    app = create_app(Settings(database_url=source, testing=True, secret_key="x"))
+    try:
+        result = app.test_cli_runner().invoke(args=["restore", str(archive), "--into", TARGET])
+        assert result.exit_code == 0, result.output
+        assert "Verified" in result.output
+        src = create_engine(source, poolclass=NullPool)
+        dst = create_engine(cluster.socket_url(TARGET), poolclass=NullPool)
+        with src.connect() as a, dst.connect() as b:
+            tables = user_tables(a)
+            assert {"service", "change", "kern", "alembic_version"} <= set(tables)
+            assert user_tables(b) == tables
+            for table in tables:
+                assert table_rows(b, table) == table_rows(a, table), table
+            changes = a.execute(text("SELECT action, count(*) FROM change GROUP BY 1")).all()
+            assert {r[0] for r in changes} == {"create", "update", "delete"}
+            assert migrate.current_revision(b) == migrate.head_revision()
+        # The restored database works: triggers log, and the change id sequence continues.
+        with dst.begin() as b:
+            before = b.execute(text("SELECT max(id) FROM change")).scalar_one()
+            b.execute(text("INSERT INTO organization (name) VALUES ('Na het herstel')"))
+            after = b.execute(text("SELECT max(id) FROM change")).scalar_one()
+            assert after > before
+        src.dispose()
+        dst.dispose()
+
+        again = app.test_cli_runner().invoke(args=["restore", str(archive), "--into", TARGET])
+        assert again.exit_code != 0
+        assert "not empty" in again.output
+    finally:
+        cluster.psql(f"DROP DATABASE IF EXISTS {TARGET} WITH (FORCE)")
+
+
+def test_restore_as_plain_role_into_empty_database(cluster: Cluster, archive: Path) -> None:
+    """The app's own role (no superuser) restores; the extensions were made for it."""
+    name = f"backup_plain_{SUFFIX}"
+    if not cluster.psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{ROLE}'"):
+        cluster.psql(f"CREATE ROLE {ROLE} LOGIN")
+    create_database(cluster, name)
+    cluster.psql(f"ALTER DATABASE {name} OWNER TO {ROLE}; ALTER SCHEMA public OWNER TO {ROLE}",
+                 db=name)
+    try:
+        report = bk.restore(archive, cluster.socket_url(name, user=ROLE), jobs=2)
+        assert report.ok, report.problems
+        assert report.counts["service"] == 9  # 12 made, 3 deleted
+        assert report.counts["change"] > 100
+        owners = cluster.psql("SELECT DISTINCT tableowner FROM pg_tables "
+                              "WHERE schemaname = 'public' AND tablename <> 'spatial_ref_sys'",
+                              db=name)
+        assert owners == ROLE
+    finally:
+        cluster.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_truncated_archive_fails_clearly(cluster: Cluster, archive: Path,
+                                         tmp_path: Path) -> None:
+    broken = tmp_path / "broken.dump"
+    data = archive.read_bytes()
+    broken.write_bytes(data[: len(data) // 2])
+    name = f"backup_broken_{SUFFIX}"
+    url = create_database(cluster, name)
+    try:
+        with pytest.raises(bk.BackupError):
+            bk.restore(broken, url)
+    finally:
+        cluster.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
