@@ -10,7 +10,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,13 +150,18 @@ class _Feature:
             raise self.error(f"{key!r} is {value!r}, expected a count")
         return int(value)
 
-    def geometry(self, types: tuple[str, ...], optional: bool = False) -> bytes | None:
+    def geometry(self, types: tuple[str, ...]) -> bytes:
         """The geometry as WKB (WGS84), checked for type, parseability and plausible bounds."""
+        wkb = self.optional_geometry(types)
+        if wkb is None:
+            raise self.error("no geometry")
+        return wkb
+
+    def optional_geometry(self, types: tuple[str, ...]) -> bytes | None:
+        """Like geometry(), but None when the feature has none."""
         raw = self.raw.get("geometry")
         if raw is None:
-            if optional:
-                return None
-            raise self.error("no geometry")
+            return None
         kind = raw.get("type") if isinstance(raw, dict) else None
         if kind not in types:
             raise self.error(f"geometry type {kind!r}, expected {' or '.join(types)}")
@@ -187,28 +192,28 @@ def _features(path: Path, *id_keys: str) -> Iterator[_Feature]:
         yield _Feature(path.name, index, raw, id_keys)
 
 
-def _unique(records: list[Any], key: Callable[[Any], str], filename: str) -> None:
-    seen: set[str] = set()
-    for index, record in enumerate(records):
-        if key(record) in seen:
-            raise GeodataError(f"{filename}: feature {index} ({key(record)}): duplicate code")
-        seen.add(key(record))
+def _new(f: _Feature, code: str, seen: set[str]) -> str:
+    """`code`, after checking that no earlier feature of the file had it."""
+    if code in seen:
+        raise f.error(f"duplicate code {code}")
+    seen.add(code)
+    return code
 
 
 def read_provincies(directory: Path) -> list[Provincie]:
     """Provincies with code, name, inhabitants (2021) and area."""
-    rows = [
-        Provincie(f.text("provinciecode", _PROVINCIE_CODE), f.text("provincienaam"),
-                  f.count("inwoners_2021"), f.geometry(AREA_TYPES) or b"")
+    seen: set[str] = set()
+    return [
+        Provincie(_new(f, f.text("provinciecode", _PROVINCIE_CODE), seen),
+                  f.text("provincienaam"), f.count("inwoners_2021"), f.geometry(AREA_TYPES))
         for f in _features(directory / PROVINCIES, "provinciecode", "provincienaam")
     ]
-    _unique(rows, lambda r: r.code, PROVINCIES)
-    return rows
 
 
 def read_gemeenten(directory: Path, provincie_codes: set[str]) -> list[Gemeente]:
     """Gemeenten with code, name, provincie, inhabitants, share of 65+ and area."""
     rows = []
+    seen: set[str] = set()
     for f in _features(directory / GEMEENTEN, "gemeentecode", "gemeentenaam"):
         provincie = f.text("provinciecode", _PROVINCIE_CODE)
         if provincie not in provincie_codes:
@@ -216,10 +221,9 @@ def read_gemeenten(directory: Path, provincie_codes: set[str]) -> list[Gemeente]
         pct = f.number("65plus")
         if pct is not None and not 0 <= pct <= 100:
             raise f.error(f"'65plus' is {pct!r}, expected a percentage")
-        rows.append(Gemeente(f.text("gemeentecode", _GEMEENTE_CODE), f.text("gemeentenaam"),
-                             provincie, f.count("aantal_inwoners"), pct,
-                             f.geometry(AREA_TYPES) or b""))
-    _unique(rows, lambda r: r.code, GEMEENTEN)
+        rows.append(Gemeente(_new(f, f.text("gemeentecode", _GEMEENTE_CODE), seen),
+                             f.text("gemeentenaam"), provincie, f.count("aantal_inwoners"), pct,
+                             f.geometry(AREA_TYPES)))
     return rows
 
 
@@ -227,17 +231,18 @@ def read_pc4_areas(directory: Path) -> tuple[list[Pc4Area], list[str]]:
     """PC4 polygons, and the codes of the features that have no geometry (skipped)."""
     rows: list[Pc4Area] = []
     without_area: list[str] = []
+    seen: set[str] = set()
     for f in _features(directory / PC4_AREAS, "postcode"):
         code = f.number("postcode", required=True)
         text = str(int(code)) if code is not None and code == int(code) else str(code)
         if not _PC4.match(text):
             raise f.error(f"'postcode' is {code!r}, expected four digits")
-        wkb = f.geometry(AREA_TYPES, optional=True)
+        _new(f, text, seen)
+        wkb = f.optional_geometry(AREA_TYPES)
         if wkb is None:
             without_area.append(text)
         else:
             rows.append(Pc4Area(text, wkb))
-    _unique(rows, lambda r: r.code, PC4_AREAS)
     return rows, without_area
 
 
@@ -281,7 +286,7 @@ def read_woonplaatsen(directory: Path, gemeente_codes: set[str]) -> list[Place]:
                                                for c in pc4):
             raise f.error(f"'pc4' is {pc4!r}, expected a list of four-digit codes")
         rows.append(Place(f.text("naam"), _gemeente(f, gemeente_codes),
-                          f.geometry(("Point",)) or b"", pc4_codes=tuple(pc4)))
+                          f.geometry(("Point",)), pc4_codes=tuple(pc4)))
     return rows
 
 
@@ -294,7 +299,7 @@ def read_geonames(directory: Path, gemeente_codes: set[str]) -> list[Place]:
             raise f.error("missing 'geonameid'")
         fcode = f.props.get("fcode")
         rows.append(Place(f.text("naam"), _gemeente(f, gemeente_codes),
-                          f.geometry(("Point",)) or b"", geonameid=geonameid,
+                          f.geometry(("Point",)), geonameid=geonameid,
                           population=f.count("population"),
                           fcode=fcode if isinstance(fcode, str) else None))
     return rows
