@@ -5,6 +5,7 @@ import click
 
 from .database import start_local, upgrade_schema
 from .geo import load_command as load_geography
+from .registry import seed_registry
 
 
 @click.command("setup")
@@ -16,3 +17,4 @@ def command(no_data: bool) -> None:
     if no_data:
         return
     load_geography()
+    seed_registry()

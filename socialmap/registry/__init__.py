@@ -1,0 +1,1 @@
+"""The registry's exchange format: import, export, the curated seed and the generated sets."""
