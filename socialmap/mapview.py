@@ -235,7 +235,7 @@ def build_map(spec: MapSpec) -> folium.Map:
                 folium.Marker(outline.point, icon=DivIcon(
                     html=f'<span aria-hidden="true">{escape(outline.label)}</span>',
                     class_name=f"area-label area-label-{outline.kind}", icon_size=(160, 20),
-                    icon_anchor=(80, 10)), keyboard=False, interactive=False,
+                    icon_anchor=(80, -16)), keyboard=False, interactive=False,
                     z_index_offset=-2000).add_to(m)
     if spec.origin is not None:
         if spec.radius_m:

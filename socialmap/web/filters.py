@@ -46,9 +46,9 @@ def distance(metres: int | float | None) -> str:
     """'350 m', '1,2 km' (Dutch) or '1.2 km' (English), '' when unknown."""
     if metres is None:
         return ""
-    if metres < 1000:
+    if round(metres, -1) < 1000:
         return f"{int(round(metres, -1))} m"
-    pattern = "#,##0.0" if metres < 10_000 else "#,##0"
+    pattern = "#,##0.0" if metres < 10_000 and round(metres, -2) % 1000 else "#,##0"
     return f"{format_decimal(metres / 1000, pattern)} km"
 
 

@@ -6,6 +6,7 @@ English when chosen), without parameter jargon.
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from ..errors import AppError
 
@@ -49,14 +50,15 @@ def field_message(err: AppError) -> str:
         "print": _("De afdrukversie kan alleen aan of uit staan."),
         "mode": _("Deze plek ligt niet in een kern. Kies een zoekafstand."),
         "kern": _("Zoek op een plaats of op een kern, niet op allebei."),
+        "id": _("Dit is geen geldige verwijzing naar een initiatief."),
     }
-    if field == "near" or (field == "kern" and "give 'near'" in err.message):
-        return _near_message(err)
     if "unknown parameter" in err.message:
         return _("De link bevat een onderdeel dat we niet kennen (%(name)s). "
                  "Begin een nieuwe zoekopdracht.", name=field)
     if "may be given once" in err.message:
         return _("Een onderdeel van de link komt twee keer voor (%(name)s).", name=field)
+    if field == "near" or (field == "kern" and "give 'near'" in err.message):
+        return _near_message(err)
     return messages.get(field, _("Er klopt iets niet aan de zoekopdracht."))
 
 
@@ -69,8 +71,22 @@ def user_message(err: AppError) -> str:
     if err.code == "geocoder_unavailable":
         return _("Het opzoeken van adressen lukt even niet. Zoek op plaatsnaam of postcode, "
                  "of probeer het zo opnieuw.")
-    if err.code == "not_found":
-        return _("Deze kern of dit initiatief bestaat niet (meer).")
+    if err.status == 404:
+        return {"id": _("Dit initiatief bestaat niet (meer)."),
+                "code": _("Deze kern bestaat niet."),
+                "lang": _("Deze taal is er niet.")}.get(err.field or "",
+                                                       _("Deze pagina bestaat niet."))
     if err.status >= 500:
         return _("De kaart is even niet bereikbaar. Probeer het over een minuut opnieuw.")
-    return field_message(err)
+    if err.status == 400 or err.field:
+        return field_message(err)
+    return _("Dit lukte niet. Ga terug naar het zoeken en probeer het opnieuw.")
+
+
+# The page titles of web/errors.py, so that they are translated too.
+ERROR_TITLES = (
+    lazy_gettext("Er klopt iets niet aan de vraag"), lazy_gettext("Geen toegang"),
+    lazy_gettext("Niet gevonden"), lazy_gettext("Deze actie kan hier niet"),
+    lazy_gettext("Iemand anders was u voor"), lazy_gettext("Even rustig aan"),
+    lazy_gettext("Er ging iets mis"), lazy_gettext("De kaart is even niet bereikbaar"),
+)
