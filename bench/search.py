@@ -12,12 +12,10 @@ import http.client
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from socialmap.queries import search as q
 from socialmap.services.search import tsquery
 
 from .report import ROOT, write_section
+from .tools import ensure_wrk
 
 RNG_SEED = 20261122
 
@@ -159,16 +158,6 @@ def time_http(port: int, paths: list[str], runs: int) -> tuple[list[float], int]
         if i >= 20:
             times.append(elapsed)
     return times, errors
-
-
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    if os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
-        return "wrk"
-    sys.exit("wrk is missing: apt-get install -y wrk")
 
 
 WRK_LUA = """

@@ -1,0 +1,226 @@
+"""Shared benchmark helpers: wrk (installed when missing), gunicorn with the production config,
+percentiles, and the machine's load while measuring."""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .report import ROOT
+
+
+def ensure_wrk() -> str:
+    """The wrk binary; installed with apt-get when missing and we are root."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+        return "wrk"
+    sys.exit("wrk is missing: apt-get install -y wrk")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: Sequence[float], p: float) -> float:
+    """The p-th percentile, interpolated; 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load averages and the core count, to judge how quiet the machine was."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+@dataclass
+class Server:
+    """A gunicorn started with socialmap.gunicorn_conf; logs go to files in `log_dir`."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log_dir: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def error_log(self) -> str:
+        path = self.log_dir / "error.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def worker_timeouts(self) -> int:
+        """How many workers gunicorn killed as stuck (over its timeout)."""
+        return self.error_log().count("WORKER TIMEOUT")
+
+    def booted_workers(self) -> int:
+        return self.error_log().count("Booting worker")
+
+
+def get(port: int, path: str, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+    """One GET on loopback: status, headers, body."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+@contextmanager
+def gunicorn(url: str, *, workers: int | None = None, threads: int | None = None,
+             access_log: bool = True, env: dict[str, str] | None = None,
+             ready_path: str = "/healthz", timeout: float = 60) -> Iterator[Server]:
+    """Serve the app on a free loopback port until the block ends (SIGTERM: graceful stop)."""
+    port = free_port()
+    log_dir = Path(tempfile.mkdtemp(prefix="socialmap-gunicorn-"))
+    environ = {**os.environ, "SOCIALMAP_DATABASE_URL": url,
+               "SOCIALMAP_BIND": f"127.0.0.1:{port}",
+               "SOCIALMAP_ACCESS_LOG": str(log_dir / "access.log") if access_log else "off",
+               **(env or {})}
+    if workers:
+        environ["SOCIALMAP_WORKERS"] = str(workers)
+    if threads:
+        environ["SOCIALMAP_THREADS"] = str(threads)
+    with open(log_dir / "error.log", "wb") as errors:
+        proc = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "python:socialmap.gunicorn_conf",
+             "app:app"], cwd=ROOT, env=environ, stdout=errors, stderr=subprocess.STDOUT)
+    server = Server(proc, port, log_dir)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{server.error_log()[-3000:]}")
+            try:
+                if get(port, ready_path, timeout=5)[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not come up:\n{server.error_log()[-3000:]}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+# Each wrk thread walks the list from its own offset; statuses are counted per thread and
+# summed in done(), which prints one JSON line.
+WRK_LUA = """
+local paths = {}
+for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
+local threads = {}
+local counter = 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("id", counter)
+  table.insert(threads, thread)
+end
+function init(args)
+  statuses = {}
+  i = ((id or 1) * 7919) %% #paths
+end
+function request()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i])
+end
+function response(status, headers, body)
+  local k = tostring(status)
+  statuses[k] = (statuses[k] or 0) + 1
+end
+function done(summary, latency, requests)
+  local counts = {}
+  for _, t in ipairs(threads) do
+    for k, v in pairs(t:get("statuses")) do counts[k] = (counts[k] or 0) + v end
+  end
+  local parts = {}
+  for k, v in pairs(counts) do parts[#parts + 1] = string.format('"%%s": %%d', k, v) end
+  local e = summary.errors
+  io.write(string.format('WRK_JSON {"requests": %%d, "duration_us": %%d, "bytes": %%d, ' ..
+    '"errors": {"connect": %%d, "read": %%d, "write": %%d, "status": %%d, "timeout": %%d}, ' ..
+    '"latency_us": {"p50": %%d, "p90": %%d, "p95": %%d, "p99": %%d, "max": %%d}, ' ..
+    '"statuses": {%%s}}\\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status,
+    e.timeout, latency:percentile(50), latency:percentile(90), latency:percentile(95),
+    latency:percentile(99), latency.max, table.concat(parts, ", ")))
+end
+"""
+
+
+@dataclass
+class WrkResult:
+    """One wrk run: throughput, latency percentiles (ms), statuses and errors."""
+
+    requests: int
+    seconds: float
+    latency_ms: dict[str, float]
+    statuses: dict[int, int]
+    socket_errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500)
+
+    @property
+    def errors(self) -> int:
+        """Responses other than 2xx/3xx/404, plus socket errors and timeouts."""
+        bad = sum(n for status, n in self.statuses.items() if status >= 400 and status != 404)
+        return bad + sum(self.socket_errors.values())
+
+
+def run_wrk(port: int, paths: Sequence[str], duration: int, connections: int,
+            threads: int = 2, timeout_s: int = 5) -> WrkResult:
+    """Drive GETs over `paths` (round robin) with wrk for `duration` seconds."""
+    wrk = ensure_wrk()
+    with tempfile.TemporaryDirectory() as tmp:
+        plist = Path(tmp) / "paths.txt"
+        plist.write_text("\n".join(paths) + "\n")
+        script = Path(tmp) / "paths.lua"
+        script.write_text(WRK_LUA % {"paths": plist})
+        out = subprocess.run(
+            [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", f"--timeout={timeout_s}s",
+             "-s", str(script), f"http://127.0.0.1:{port}"],
+            capture_output=True, text=True, check=True, timeout=duration + 60).stdout
+    m = re.search(r"^WRK_JSON (.*)$", out, re.M)
+    if not m:
+        raise RuntimeError(f"wrk gave no summary:\n{out}")
+    data: dict[str, Any] = json.loads(m.group(1))
+    errors = {k: v for k, v in data["errors"].items() if k != "status" and v}
+    return WrkResult(
+        requests=data["requests"], seconds=data["duration_us"] / 1e6,
+        latency_ms={k: v / 1000 for k, v in data["latency_us"].items()},
+        statuses={int(k): v for k, v in data["statuses"].items()}, socket_errors=errors)
