@@ -2,6 +2,7 @@
 that name the field."""
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import time
@@ -74,7 +75,7 @@ class Params:
             raise InvalidInput(f"'{name}' must be one of: {', '.join(allowed)}", name)
         return value
 
-    def list(self, name: str, item: Callable[[str], T] = str) -> tuple[T, ...]:
+    def list(self, name: str, item: Callable[[str], T] = builtins.str) -> tuple[T, ...]:  # type: ignore[assignment]
         """Comma-separated and/or repeated values."""
         self.known.add(name)
         out: list[T] = []

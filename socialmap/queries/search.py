@@ -26,6 +26,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.sql import Subquery
@@ -193,7 +194,9 @@ def _page(q: SearchQuery) -> tuple[Subquery, ColumnElement[Any]]:
                 .limit(bindparam("limit")).offset(bindparam("offset")))
         total = select(func.count()).select_from(both).scalar_subquery()
         return page.subquery("page"), total
-    page = (located.order_by(L.c.geom.op("<->")(_origin()), SAL.c.id)
+    # Only the KNN operator in ORDER BY: any tie-breaker makes the planner give up the
+    # index-ordered scan and sort every match instead.
+    page = (located.order_by(L.c.geom.op("<->")(_origin()))
             .limit(bindparam("limit")).offset(bindparam("offset")))
     if q.mode == "nearest":
         # "The N nearest" has no bound to count within; counting every record that passes
@@ -205,21 +208,27 @@ def _page(q: SearchQuery) -> tuple[Subquery, ColumnElement[Any]]:
     return page.subquery("page"), total
 
 
-def _codes_of(facet: str) -> ColumnElement[Any]:
-    facet_ids = select(TX.c.id).where(TX.c.facet == facet).scalar_subquery()
+def _terms_of_page(page: Subquery) -> Any:
+    """Category and audience codes of each hit, one LATERAL scan of its attributes."""
+    facet = {f: select(TX.c.id).where(TX.c.facet == f).scalar_subquery()
+             for f in ("category", "audience")}
     return (
-        select(func.coalesce(func.array_agg(T.c.code.distinct()), literal_column("'{}'"))
-               .label("codes"))
+        select(
+            func.array_agg(T.c.code).filter(T.c.taxonomy_id == facet["category"])
+            .label("categories"),
+            func.array_agg(T.c.code).filter(T.c.taxonomy_id == facet["audience"])
+            .label("audiences"),
+        )
         .select_from(A.join(T, T.c.id == A.c.taxonomy_term_id))
-        .where(A.c.service_id == literal_column("page.service_id"), T.c.taxonomy_id == facet_ids)
-        .scalar_subquery()
+        .where(A.c.service_id == page.c.service_id)
+        .lateral("terms")
     )
 
 
-def _slots() -> ColumnElement[Any]:
+def _slots(page: Subquery) -> ColumnElement[Any]:
     return (
         select(func.json_agg(func.json_build_array(SC.c.weekday, SC.c.opens_at, SC.c.closes_at)))
-        .where(SC.c.service_id == literal_column("page.service_id"))
+        .where(SC.c.service_id == page.c.service_id)
         .scalar_subquery()
     )
 
@@ -227,6 +236,7 @@ def _slots() -> ColumnElement[Any]:
 def search_statement(q: SearchQuery) -> Select[Any]:
     """One statement: the page of hits with everything a list or map shows, and the total."""
     page, total = _page(q)
+    terms = _terms_of_page(page)
     is_private = L.c.location_type == "private"
     shown = case((is_private, func.coalesce(K.c.point, L.c.geom)), else_=L.c.geom)
     shown_wgs84 = func.ST_Transform(shown, 4326)
@@ -245,9 +255,8 @@ def search_statement(q: SearchQuery) -> Select[Any]:
             K.c.code.label("kern_code"), K.c.name.label("kern_name"),
             G.c.code.label("gemeente_code"), G.c.name.label("gemeente_name"),
             func.ST_X(shown_wgs84).label("lon"), func.ST_Y(shown_wgs84).label("lat"),
-            _codes_of("category").label("categories"),
-            _codes_of("audience").label("audiences"),
-            _slots().label("slots"),
+            terms.c.categories, terms.c.audiences,
+            _slots(page).label("slots"),
             total.label("matched"),
         )
         .select_from(
@@ -255,6 +264,7 @@ def search_statement(q: SearchQuery) -> Select[Any]:
             .outerjoin(L, L.c.id == page.c.location_id)
             .outerjoin(K, K.c.code == L.c.kern_code)
             .outerjoin(G, G.c.code == K.c.gemeente_code)
+            .join(terms, true())
         )
         .order_by(page.c.match, page.c.distance.asc().nulls_last(), page.c.service_id)
     )
