@@ -63,13 +63,18 @@ def cluster() -> Iterator[Cluster]:
 
 def build_test_database(engine: Engine) -> None:
     """Migrate, then load what every test may rely on: the real geography and the seed."""
+    from sqlalchemy.orm import Session
+
     from socialmap.geodata import load_geography
+    from socialmap.registry.seed import seed
 
     with engine.connect() as conn:
         migrate.upgrade(conn)
         conn.commit()
     with engine.begin() as conn:
         load_geography(conn, GEODATA)
+    with Session(engine) as s, s.begin():
+        seed(s, PROJECT_ROOT / "data" / "initiatives.geojson", echo=lambda _line: None)
 
 
 @pytest.fixture(scope="session")

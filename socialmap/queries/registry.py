@@ -19,6 +19,7 @@ from sqlalchemy import (
     func,
     select,
     text,
+    true,
 )
 
 from ..models import (
@@ -170,7 +171,13 @@ def export_services(conn: Connection, include_demo: bool) -> list[Any]:
     return conn.execute(query).all()
 
 
-def export_locations(conn: Connection, srid: int, include_private: bool) -> list[Any]:
+def _real(column: Any, include_demo: bool) -> ColumnElement[bool]:
+    """Rows of non-demo services only, unless demo ones are wanted too."""
+    return true() if include_demo else column.in_(select(S.c.id).where(~S.c.is_demo))
+
+
+def export_locations(conn: Connection, srid: int, include_private: bool,
+                     include_demo: bool) -> list[Any]:
     """Locations per service in the output CRS; unless private data is included, a private
     location shows only its kern point, without address, postcode or PC4."""
     hidden = false() if include_private else L.c.location_type == "private"
@@ -188,22 +195,26 @@ def export_locations(conn: Connection, srid: int, include_private: bool) -> list
                func.ST_X(shown).label("x"), func.ST_Y(shown).label("y"))
         .select_from(SAL.join(L, L.c.id == SAL.c.location_id)
                      .outerjoin(K, K.c.code == L.c.kern_code))
+        .where(_real(SAL.c.service_id, include_demo))
     ).all()
 
 
-def export_terms(conn: Connection) -> list[Any]:
+def export_terms(conn: Connection, include_demo: bool) -> list[Any]:
     return conn.execute(
         select(A.c.service_id, TX.c.facet, T.c.code)
         .select_from(A.join(T, T.c.id == A.c.taxonomy_term_id).join(TX, TX.c.id == T.c.taxonomy_id))
+        .where(_real(A.c.service_id, include_demo))
     ).all()
 
 
-def export_slots(conn: Connection) -> list[Any]:
-    return conn.execute(select(SC.c.service_id, SC.c.weekday, SC.c.opens_at, SC.c.closes_at)).all()
+def export_slots(conn: Connection, include_demo: bool) -> list[Any]:
+    return conn.execute(select(SC.c.service_id, SC.c.weekday, SC.c.opens_at, SC.c.closes_at)
+                        .where(_real(SC.c.service_id, include_demo))).all()
 
 
-def export_areas(conn: Connection) -> list[Any]:
-    return conn.execute(select(SA.c.service_id, SA.c.kern_code)).all()
+def export_areas(conn: Connection, include_demo: bool) -> list[Any]:
+    return conn.execute(select(SA.c.service_id, SA.c.kern_code)
+                        .where(_real(SA.c.service_id, include_demo))).all()
 
 
 def export_phones(conn: Connection, include_private: bool) -> list[Any]:

@@ -19,19 +19,17 @@ def read_records(conn: Connection, srid: int, include_private: bool = False,
                  include_demo: bool = False) -> list[Record]:
     """The registry as records; without private data unless asked (editors' backups)."""
     services = q.export_services(conn, include_demo)
-    wanted = {s.id for s in services}
     locations: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for row in q.export_locations(conn, srid, include_private):
-        if row.service_id in wanted:
-            locations[row.service_id].append(row)
+    for row in q.export_locations(conn, srid, include_private, include_demo):
+        locations[row.service_id].append(row)
     terms: dict[tuple[uuid.UUID, str], list[str]] = defaultdict(list)
-    for row in q.export_terms(conn):
+    for row in q.export_terms(conn, include_demo):
         terms[(row.service_id, row.facet)].append(row.code)
     slots: dict[uuid.UUID, list[Slot]] = defaultdict(list)
-    for row in q.export_slots(conn):
+    for row in q.export_slots(conn, include_demo):
         slots[row.service_id].append(Slot(row.weekday, row.opens_at, row.closes_at))
     areas: dict[uuid.UUID, list[str]] = defaultdict(list)
-    for row in q.export_areas(conn):
+    for row in q.export_areas(conn, include_demo):
         areas[row.service_id].append(row.kern_code)
     phones = {r.service_id: r for r in q.export_phones(conn, include_private)}
     contacts = {r.service_id: r for r in q.export_contacts(conn, include_private)}
