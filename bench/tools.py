@@ -78,6 +78,18 @@ class Server:
     def booted_workers(self) -> int:
         return self.error_log().count("Booting worker")
 
+    def tracebacks(self) -> list[str]:
+        """Exceptions logged by gunicorn or the app (JSON lines with an `exception` field)."""
+        out = []
+        for line in self.error_log().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("exception"):
+                out.append(f"{record.get('message', '')}\n{record['exception']}")
+        return out
+
 
 def get(port: int, path: str, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
     """One GET on loopback: status, headers, body."""
