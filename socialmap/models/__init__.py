@@ -2,6 +2,7 @@
 from .audit import Change
 from .base import RD_NEW, Base
 from .geography import DatasetLoad, Gemeente, Kern, Pc4, Provincie
+from .hsds import HsdsRecord
 from .registry import (
     Attribute,
     Contact,
@@ -17,7 +18,7 @@ from .registry import (
 )
 
 __all__ = [
-    "RD_NEW", "Attribute", "Base", "Change", "Contact", "DatasetLoad", "Gemeente", "Kern",
-    "Location", "Organization", "Pc4", "Phone", "Provincie", "Schedule", "Service", "ServiceArea",
-    "ServiceAtLocation", "Taxonomy", "TaxonomyTerm",
+    "RD_NEW", "Attribute", "Base", "Change", "Contact", "DatasetLoad", "Gemeente", "HsdsRecord",
+    "Kern", "Location", "Organization", "Pc4", "Phone", "Provincie", "Schedule", "Service",
+    "ServiceArea", "ServiceAtLocation", "Taxonomy", "TaxonomyTerm",
 ]

@@ -1,0 +1,341 @@
+"""HSDS 3.0: export validates against the official schemas, round-trips, imports the official
+examples, reports bad rows one by one, keeps private data out; the /hsds API and its paging."""
+from __future__ import annotations
+
+import io
+import json
+import uuid
+import zipfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from frictionless import Package
+from jsonschema import Draft202012Validator
+from pyproj import Transformer
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.orm import Session
+
+from socialmap import migrate
+from socialmap.geodata import load_geography
+from socialmap.hsds import mapping, tabular
+from socialmap.hsds.export import collect, export_json, export_zip
+from socialmap.hsds.importer import import_path
+from socialmap.hsds.spec import BY_NAME, TABLES
+from socialmap.queries import hsds as q
+
+from .conftest import GEODATA, HSDS
+
+SCHEMA = HSDS / "schema"
+EXAMPLES = HSDS / "examples"
+TO_WGS84 = Transformer.from_crs(28992, 4326, always_xy=True)
+
+
+@cache
+def schema(name: str) -> dict[str, Any]:
+    return json.loads((SCHEMA / name).read_text())
+
+
+def validate(instance: Any, name: str) -> None:
+    """Validate against an official schema (Draft 2020-12, formats checked)."""
+    validator = Draft202012Validator(schema(name),
+                                     format_checker=Draft202012Validator.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:10])
+
+
+# --- a small registry ---------------------------------------------------------------------
+
+def _point(conn: Connection, kern: str, dx: float = 0, dy: float = 0) -> tuple[float, float]:
+    row = conn.execute(text("SELECT ST_X(point), ST_Y(point) FROM kern WHERE code = :c"),
+                       {"c": kern}).one()
+    return float(row[0]) + dx, float(row[1]) + dy
+
+
+def _term(conn: Connection, code: str) -> uuid.UUID:
+    return conn.execute(text("SELECT id FROM taxonomy_term WHERE code = :c"),
+                        {"c": code}).scalar_one()
+
+
+PRIVATE_CONTACT = "Geheime Contactpersoon"
+PRIVATE_PHONE = "06 99999999"
+PRIVATE_ADDRESS = "Achterweg 13"
+
+
+@pytest.fixture
+def registry(conn: Connection) -> dict[str, Any]:
+    """Two initiatives at Nes (Ameland), one at a volunteer's home, with contacts public and
+    private, a schedule, a note, a kern served and categories."""
+    org = conn.execute(text(
+        "INSERT INTO organization (name, legal_form, website, email) VALUES "
+        "('Stichting Dorpshuis Nes', 'stichting', 'https://dorpshuis-nes.example', "
+        "'info@dorpshuis-nes.example') RETURNING id")).scalar_one()
+    x, y = _point(conn, "GM0060-nes", 300, 0)
+    loc = conn.execute(text(
+        "INSERT INTO location (name, location_type, address, postal_code, city, pc4, kern_code, "
+        "precision, geom) VALUES ('Dorpshuis De Pôlle', 'physical', 'Reeweg 10', '9163 GA', "
+        "'Nes', '9163', 'GM0060-nes', 'address', ST_SetSRID(ST_MakePoint(:x, :y), 28992)) "
+        "RETURNING id"), {"x": x, "y": y}).scalar_one()
+    svc = conn.execute(text(
+        "INSERT INTO service (organization_id, name, kind, description, url, accessibility, "
+        "schedule_note, assured_date, assurer, source) VALUES (:o, 'Dorpshuis De Pôlle', "
+        "'dorpshuis', 'Koffie en ontmoeting', 'https://dorpshuis-nes.example/pole', "
+        "'Rolstoeltoegankelijk', 'In de zomer gesloten', '2026-01-15', "
+        "'redactie@socialmap.example', 'test') RETURNING id"), {"o": org}).scalar_one()
+    conn.execute(text("INSERT INTO service_at_location (service_id, location_id) "
+                      "VALUES (:s, :l)"), {"s": svc, "l": loc})
+    for code in ("inloop", "iedereen"):
+        conn.execute(text("INSERT INTO attribute (service_id, taxonomy_term_id) VALUES (:s, :t)"),
+                     {"s": svc, "t": _term(conn, code)})
+    conn.execute(text("INSERT INTO schedule (service_id, weekday, opens_at, closes_at) "
+                      "VALUES (:s, 3, '09:00', '12:00'), (:s, 5, '13:30', '17:00')"), {"s": svc})
+    conn.execute(text("INSERT INTO service_area (service_id, kern_code) "
+                      "VALUES (:s, 'GM0060-nes')"), {"s": svc})
+    public = conn.execute(text("INSERT INTO contact (service_id, name, title, email) VALUES "
+                               "(:s, 'Anna de Vries', 'Beheerder', 'anna@dorpshuis-nes.example')"
+                               " RETURNING id"), {"s": svc}).scalar_one()
+    conn.execute(text("INSERT INTO phone (contact_id, number) VALUES (:c, '0519 123456')"),
+                 {"c": public})
+    secret = conn.execute(text("INSERT INTO contact (service_id, name, is_private) VALUES "
+                               "(:s, :n, true) RETURNING id"),
+                          {"s": svc, "n": PRIVATE_CONTACT}).scalar_one()
+    conn.execute(text("INSERT INTO phone (contact_id, number, is_private) VALUES (:c, :p, false)"),
+                 {"c": secret, "p": PRIVATE_PHONE + "0"})
+    conn.execute(text("INSERT INTO phone (service_id, number, is_private) VALUES (:s, :p, true)"),
+                 {"s": svc, "p": PRIVATE_PHONE})
+    conn.execute(text("INSERT INTO phone (service_id, number) VALUES (:s, '0519 654321')"),
+                 {"s": svc})
+
+    hx, hy = _point(conn, "GM0060-nes", 900, 450)
+    home = conn.execute(text(
+        "INSERT INTO location (name, location_type, address, postal_code, city, pc4, kern_code, "
+        "precision, geom) VALUES ('Bij Jan thuis', 'private', :a, '9163 HH', 'Nes', '9163', "
+        "'GM0060-nes', 'address', ST_SetSRID(ST_MakePoint(:x, :y), 28992)) RETURNING id"),
+        {"a": PRIVATE_ADDRESS, "x": hx, "y": hy}).scalar_one()
+    help_ = conn.execute(text(
+        "INSERT INTO service (name, kind, description) VALUES ('Burenhulp Nes', 'burenhulp', "
+        "'Hulp van dorpsgenoten') RETURNING id")).scalar_one()
+    conn.execute(text("INSERT INTO service_at_location (service_id, location_id) "
+                      "VALUES (:s, :l)"), {"s": help_, "l": home})
+    conn.execute(text("INSERT INTO attribute (service_id, taxonomy_term_id, value) "
+                      "VALUES (:s, :t, 'op afspraak')"),
+                 {"s": help_, "t": _term(conn, "burenhulp")})
+    return {"org": org, "service": svc, "location": loc, "home": home, "home_xy": (hx, hy),
+            "help": help_}
+
+
+def without_ours(conn: Connection) -> None:
+    """Remove every registry row but the demo set (which the exports here leave out)."""
+    conn.execute(text("DELETE FROM hsds_record"))
+    for table in ("service", "location", "organization"):
+        conn.execute(text(f"DELETE FROM {table} WHERE NOT is_demo"))
+
+
+def session(conn: Connection) -> Session:
+    return Session(bind=conn, join_transaction_mode="create_savepoint")
+
+
+# --- export ---------------------------------------------------------------------------------
+
+def test_spec_matches_the_official_datapackage() -> None:
+    official = json.loads((HSDS / "datapackage.json").read_text())
+    assert [r["name"] for r in official["resources"]] == [t.name for t in TABLES]
+    for resource in official["resources"]:
+        table = BY_NAME[resource["name"]]
+        assert table.path == resource["path"]
+        fields = resource["schema"]["fields"]
+        assert [f["name"] for f in fields] == list(table.names)
+        for f in fields:
+            ours = table.field(f["name"])
+            assert ours is not None
+            constraints = f.get("constraints", {})
+            assert (ours.type, ours.required, ours.format, ours.unique) == (
+                f["type"], constraints.get("required", False), f.get("format"),
+                constraints.get("unique", False)), (table.name, f["name"])
+            assert ours.enum == (tuple(constraints["enum"]) if "enum" in constraints else None)
+        refs = {fk["fields"]: fk["reference"]["resource"]
+                for fk in resource["schema"].get("foreignKeys", [])}
+        assert refs == table.references
+
+
+def test_json_export_validates_against_the_official_schema(conn, registry) -> None:
+    doc = json.loads(export_json(conn, include_demo=False))
+    assert set(doc) <= set(schema("compiled/tabular.json")["properties"])
+    validate(doc, "compiled/tabular.json")
+    assert {s["name"] for s in doc["service"]} >= {"Dorpshuis De Pôlle", "Burenhulp Nes"}
+
+
+def _unzip(data: bytes, into: Path) -> None:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        zf.extractall(into)
+
+
+def test_package_validates_with_frictionless(conn, registry, tmp_path) -> None:
+    _unzip(export_zip(conn, include_demo=False), tmp_path)
+    own = Package(str(tmp_path / "datapackage.json"))
+    report = own.validate()
+    assert report.valid, report.flatten(["title", "message"])[:10]
+    # The official descriptor over our files: the same tables, fields and keys.
+    official = json.loads((HSDS / "datapackage.json").read_text())
+    official["resources"] = [r for r in official["resources"] if r["name"] != "metadata"]
+    report = Package(official, basepath=str(tmp_path)).validate()
+    assert report.valid, report.flatten(["title", "message"])[:10]
+
+
+def test_exports_hold_no_private_data(conn, registry) -> None:
+    blobs = [export_json(conn, False)]
+    with zipfile.ZipFile(io.BytesIO(export_zip(conn, False))) as zf:
+        blobs += [zf.read(n) for n in zf.namelist()]
+    everything = b"".join(blobs).decode()
+    for secret in (PRIVATE_CONTACT, PRIVATE_PHONE, PRIVATE_ADDRESS, "9163 HH"):
+        assert secret not in everything
+    doc = json.loads(export_json(conn, False))
+    home = next(loc for loc in doc["location"] if loc["id"] == str(registry["home"]))
+    kx, ky = _point(conn, "GM0060-nes")
+    klon, klat = TO_WGS84.transform(kx, ky)
+    assert (home["latitude"], home["longitude"]) == (round(klat, 7), round(klon, 7))
+    to_rd = Transformer.from_crs(4326, 28992, always_xy=True)
+    hx, hy = registry["home_xy"]
+    for loc in doc["location"]:
+        x, y = to_rd.transform(loc["longitude"], loc["latitude"])
+        assert ((x - hx) ** 2 + (y - hy) ** 2) ** 0.5 > 100
+    assert not [a for a in doc["address"] if a.get("location_id") == str(registry["home"])]
+    private = [a for a in doc["attribute"] if a["link_id"] == str(registry["home"])
+               and a["taxonomy_term_id"] == mapping.FEATURE["prive"].id]
+    assert len(private) == 1
+
+
+# --- import ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["json", "zip"])
+def test_round_trip_gives_identical_files(conn, registry, tmp_path, fmt) -> None:
+    export = export_json if fmt == "json" else export_zip
+    first = export(conn, False)
+    path = tmp_path / f"export.{fmt}"
+    path.write_bytes(first)
+    without_ours(conn)
+    report = import_path(session(conn), path, "test")
+    assert report.rejected == [], report.rejected
+    assert report.count("created") > 0
+    second = export(conn, False)
+    if fmt == "json":
+        assert json.loads(second) == json.loads(first)
+    assert second == first
+
+
+def test_round_trip_through_an_empty_registry(conn, registry, scratch_db, tmp_path) -> None:
+    """Export, import into a new database with only the geography, export again: the same
+    bytes, for JSON and for the package."""
+    files = {"json": export_json(conn, False), "zip": export_zip(conn, False)}
+    engine = create_engine(scratch_db)
+    try:
+        with engine.connect() as other:
+            migrate.upgrade(other)
+            other.commit()
+        with engine.begin() as other:
+            load_geography(other, GEODATA)
+        for fmt, first in files.items():
+            path = tmp_path / f"export.{fmt}"
+            path.write_bytes(first)
+            with engine.connect() as other:
+                trans = other.begin()
+                report = import_path(session(other), path, "test")
+                assert report.rejected == [], report.rejected
+                again = export_json(other, False) if fmt == "json" else export_zip(other, False)
+                trans.rollback()
+            assert again == first, fmt
+    finally:
+        engine.dispose()
+
+
+def test_import_twice_changes_nothing(conn, registry, tmp_path) -> None:
+    path = tmp_path / "export.json"
+    path.write_bytes(export_json(conn, False))
+    s = session(conn)
+    import_path(s, path, "test")
+    again = import_path(s, path, "test")
+    assert again.count("created") == again.count("updated") == 0, again.counts
+    assert again.rejected == []
+
+
+def test_reimport_keeps_the_exact_point_of_a_private_location(conn, registry, tmp_path) -> None:
+    path = tmp_path / "export.json"
+    path.write_bytes(export_json(conn, False))
+    import_path(session(conn), path, "test")
+    row = conn.execute(text("SELECT address, precision, ST_X(geom) x, ST_Y(geom) y "
+                            "FROM location WHERE id = :id"), {"id": registry["home"]}).one()
+    assert row.address == PRIVATE_ADDRESS and row.precision == "address"
+    assert (round(row.x, 2), round(row.y, 2)) == tuple(round(v, 2) for v in registry["home_xy"])
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.json")) + ["csv"])
+def test_official_examples_import_without_error(conn, name) -> None:
+    report = import_path(session(conn), EXAMPLES / name, "test")
+    assert report.rejected == [], report.rejected
+
+
+def test_examples_land_in_our_tables_and_export_valid(conn) -> None:
+    report = import_path(session(conn), EXAMPLES / "csv", "test")
+    assert report.rejected == []
+    svc = conn.execute(text("SELECT name, kind, status FROM service WHERE id = "
+                            "'ac148810-d857-441c-9679-408f346de14b'")).one()
+    assert (svc.name, svc.kind, svc.status) == ("Community Counselling", "overig", "active")
+    # Latitude 100 is no place on earth: the location is kept, but not on the map.
+    assert any("latitude" in w for w in report.warnings)
+    doc = json.loads(export_json(conn, False))
+    validate(doc, "compiled/tabular.json")
+    ids = {r["id"] for r in doc["cost_option"]}
+    assert "1fdf4d39-3d80-484d-9f92-a8ffa08621e7" in ids
+
+
+def test_bad_rows_are_reported_and_the_rest_is_kept(conn, tmp_path) -> None:
+    good, bad_status, no_org = (str(uuid.uuid4()) for _ in range(3))
+    org = str(uuid.uuid4())
+    doc = {
+        "organization": [{"id": org, "name": "Stichting Goed", "description": "Goed"}],
+        "service": [
+            {"id": good, "organization_id": org, "name": "Goede dienst", "status": "active"},
+            {"id": bad_status, "organization_id": org, "name": "Kapot", "status": "open"},
+            {"id": no_org, "name": "Zonder naam van organisatie", "status": "active",
+             "organization_id": str(uuid.uuid4())},
+            {"id": "not-a-uuid", "name": "X", "status": "active"},
+        ],
+        "service_at_location": [{"id": str(uuid.uuid4()), "service_id": bad_status,
+                                 "location_id": str(uuid.uuid4())}],
+    }
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    report = import_path(session(conn), path, "test")
+    where = {r.where: r.reasons for r in report.rejected}
+    assert set(where) == {"service[1]", "service[3]", "service_at_location[0]"}
+    assert "status" in where["service[1]"][0]
+    assert "id" in where["service[3]"][0]
+    names = set(conn.execute(text("SELECT name FROM service WHERE id IN (:a, :b, :c)"),
+                             {"a": good, "b": bad_status, "c": no_org}).scalars())
+    assert names == {"Goede dienst", "Zonder naam van organisatie"}
+    assert any("organization_id" in w for w in report.warnings)
+
+
+def test_import_writes_the_change_log_as_hsds_import(conn, tmp_path) -> None:
+    report = import_path(session(conn), EXAMPLES / "service_full.json", "tester@gemeente")
+    assert report.rejected == []
+    rows = conn.execute(text("SELECT DISTINCT changed_by, source FROM change WHERE entity_id = "
+                             "'ac148810-d857-441c-9679-408f346de14b'")).all()
+    assert [tuple(r) for r in rows] == [("tester@gemeente", "hsds-import")]
+
+
+def test_nested_json_is_flattened_with_parent_links() -> None:
+    doc = json.loads((EXAMPLES / "service_full.json").read_text())
+    source = tabular.read_json(json.dumps(doc).encode())
+    phones = [r for r in source.rows if r.table == "phone"]
+    assert {p.data.get("contact_id") for p in phones} >= {"1e7efce3-639b-4880-940c-b95cd30cdb50"}
+    assert any(p.data.get("service_id") == doc["id"] for p in phones)
+    terms = [r for r in source.rows if r.table == "taxonomy_term"]
+    assert terms[0].data["taxonomy_id"] == "5c4d79d7-cc55-470e-9f1f-8cad074e4892"
+
+
+def test_collect_for_some_services_only(conn, registry) -> None:
+    tables = collect(conn, q.Scope([registry["help"]], False))
+    assert [s["id"] for s in tables["service"]] == [str(registry["help"])]
+    assert [loc["id"] for loc in tables["location"]] == [str(registry["home"])]
