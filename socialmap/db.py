@@ -1,14 +1,18 @@
 """Engine and per-request sessions. Nothing connects until the first query."""
 from __future__ import annotations
 
+import logging
 from functools import cached_property
 
 from flask import Flask, g
 from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import Settings
 from .pgcluster import Cluster
+
+log = logging.getLogger(__name__)
 
 
 def local_cluster(settings: Settings) -> Cluster:
@@ -64,8 +68,14 @@ def init_app(app: Flask, database: Database) -> None:
     @app.teardown_appcontext
     def _close(_exc: BaseException | None) -> None:
         s = g.pop("db_session", None)
-        if s is not None:
+        if s is None:
+            return
+        try:
             s.close()
+        except DBAPIError:
+            # The connection died during the request (database restart): the pool drops it
+            # and pre-ping replaces it; the answer already sent must not turn into a 500.
+            log.warning("database connection lost while closing the request's session")
 
 
 def get_db() -> Database:

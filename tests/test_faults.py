@@ -18,10 +18,6 @@ from .conftest import TEST_DB, new_cluster
 
 pytestmark = pytest.mark.slow
 
-TEARDOWN_BUG = ("socialmap/db.py: the teardown's Session.close() raises when the connection "
-                "died during the request (its ROLLBACK fails), so the answer becomes a 500; "
-                "fix: catch sqlalchemy.exc.DBAPIError around s.close() there")
-
 
 @pytest.fixture(scope="module")
 def report(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultReport]:
@@ -75,7 +71,6 @@ def test_interrupted_writes_are_whole_or_absent(report: FaultReport) -> None:
     assert report.ghost_batches() == []
 
 
-@pytest.mark.xfail(strict=True, reason=TEARDOWN_BUG)
 def test_request_whose_connection_dies_is_not_a_500(cluster: Cluster, engine: Engine) -> None:
     """Deterministic form of the race: the backend is terminated after the view's query."""
     app: Flask = create_app(Settings(database_url=cluster.socket_url(TEST_DB), testing=True,
