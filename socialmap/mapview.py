@@ -24,7 +24,7 @@ OutlineKind = Literal["focus", "kern", "gemeente"]
 
 NL_CENTER = (52.2, 5.3)
 # Markers are clustered from this many on; below it every result keeps its own numbered pin.
-CLUSTER_FROM = 60
+CLUSTER_FROM = 30
 # The searched kern: a thick solid line; other kernen: a thin solid line; gemeenten: dashed.
 # The legend under each map says so in words, so that no line is told apart by colour alone.
 OUTLINE_STYLES: dict[OutlineKind, dict[str, Any]] = {
@@ -110,7 +110,8 @@ def _js(value: Any) -> str:
 
 
 class Accessible(MacroElement):
-    """Names the map for assistive technology and adds the data attribution."""
+    """Names the map for assistive technology, adds the data attribution and a metric scale,
+    and bounds the zoom (a map without tiles has no tile layer to take it from)."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
@@ -118,12 +119,12 @@ class Accessible(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, texts: MapTexts, attribution: str, tiles: bool) -> None:
+    def __init__(self, texts: MapTexts, attribution: str, tiles: bool, max_zoom: int) -> None:
         super().__init__()
         self._name = "Accessible"
         self.options = _js({"label": texts.map_label, "attribution": attribution,
                             "tiles": tiles, "close": texts.close, "zoomIn": texts.zoom_in,
-                            "zoomOut": texts.zoom_out})
+                            "zoomOut": texts.zoom_out, "maxZoom": max_zoom})
 
 
 class HitLayer(MacroElement):
@@ -215,7 +216,7 @@ def build_map(spec: MapSpec) -> folium.Map:
     bounds = bounds_of(spec)
     center = spec.origin and (spec.origin.lat, spec.origin.lon) or NL_CENTER
     m = folium.Map(location=center, zoom_start=13 if spec.origin else 7, tiles=None,
-                   max_zoom=spec.max_zoom, control_scale=True, prefer_canvas=False,
+                   max_zoom=spec.max_zoom, control_scale=False, prefer_canvas=False,
                    zoom_control=spec.zoom_controls, font_size="1rem")
     # Serve Leaflet from the app; folium's jQuery, Bootstrap and icon fonts are not needed.
     m.default_js = [("leaflet", f"{spec.assets_url}/vendor/leaflet/leaflet.js"),
@@ -224,7 +225,8 @@ def build_map(spec: MapSpec) -> folium.Map:
     if spec.tiles.url:
         folium.TileLayer(tiles=spec.tiles.url, attr=spec.tiles.attribution,
                          max_zoom=spec.max_zoom, name="tiles").add_to(m)
-    m.add_child(Accessible(spec.texts, spec.data_attribution, bool(spec.tiles.url)))
+    m.add_child(Accessible(spec.texts, spec.data_attribution, bool(spec.tiles.url),
+                           spec.max_zoom))
     order: list[OutlineKind] = ["gemeente", "kern", "focus"]
     for outline in sorted(spec.outlines, key=lambda o: order.index(o.kind)):
         _outline_layer(outline).add_to(m)

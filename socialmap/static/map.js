@@ -17,11 +17,13 @@
     el.setAttribute("role", "region");
     el.setAttribute("aria-label", opts.label);
     if (!opts.tiles) el.classList.add("no-tiles");
+    map.setMaxZoom(opts.maxZoom);
     var control = map.attributionControl;
     if (control) {
       control.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
       control.addAttribution(text("span", opts.attribution).outerHTML);
     }
+    L.control.scale({ imperial: false }).addTo(map);
     if (map.zoomControl) {
       map.zoomControl.remove();
       map.zoomControl = L.control
@@ -66,14 +68,22 @@
     var p = feature.properties;
     var c = feature.geometry.coordinates;
     var label = (p.n ? p.n + ". " : "") + p.name;
+    var numbered = opts.numbered && p.n;
     var icon = L.divIcon({
-      className: "hit-pin",
-      html: '<span aria-hidden="true">' + (opts.numbered && p.n ? p.n : "&#9679;") + "</span>",
-      iconSize: [34, 34],
-      iconAnchor: [17, 34],
-      popupAnchor: [0, -32],
+      className: numbered ? "hit-pin" : "hit-pin hit-pin-plain",
+      html: '<span aria-hidden="true">' + (numbered ? p.n : "") + "</span>",
+      iconSize: [30, 30],
+      iconAnchor: [15, 40],
+      popupAnchor: [0, -38],
     });
-    var m = L.marker([c[1], c[0]], { icon: icon, title: label, keyboard: true, riseOnHover: true });
+    // Lower numbers (nearer, earlier in the list) lie on top where pins overlap.
+    var m = L.marker([c[1], c[0]], {
+      icon: icon,
+      title: label,
+      keyboard: true,
+      riseOnHover: true,
+      zIndexOffset: p.n ? (1000 - p.n) * 1000 : 0,
+    });
     m.bindPopup(popupContent(p, opts), { autoPanPadding: [24, 24], maxWidth: 280 });
     m.on("add", function () {
       var el = m.getElement();

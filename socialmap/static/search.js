@@ -160,12 +160,17 @@
     });
   }
 
-  function announce(region) {
-    var message = region.textContent;
-    region.textContent = "";
+  // A live region only speaks when its text changes, and the page was just loaded with the
+  // count in it: say it again through a hidden live region once the page has settled.
+  function announce(source) {
+    var region = document.createElement("p");
+    region.className = "visually-hidden";
+    region.setAttribute("role", "status");
+    region.setAttribute("aria-live", "polite");
+    document.body.appendChild(region);
     setTimeout(function () {
-      region.textContent = message;
-    }, 400);
+      region.textContent = source.textContent;
+    }, 500);
   }
 
   function foldFilters(details) {
@@ -173,7 +178,25 @@
     if (!chosen && window.matchMedia("(max-width: 59.99rem)").matches) details.open = false;
   }
 
+  // Leave empty fields out of the query string, so that a search's URL stays short.
+  function tidy(form) {
+    form.addEventListener("submit", function () {
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (el.name && (el.tagName === "INPUT" || el.tagName === "SELECT") &&
+            el.type !== "checkbox" && el.value === "") {
+          el.disabled = true;
+        }
+      });
+      setTimeout(function () {
+        Array.prototype.forEach.call(form.elements, function (el) {
+          el.disabled = false;
+        });
+      }, 0);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form.search").forEach(tidy);
     document.querySelectorAll(".combo[data-autocomplete]").forEach(autocomplete);
     document.querySelectorAll("button.locate").forEach(locate);
     document.querySelectorAll("details.filter-details").forEach(foldFilters);
