@@ -39,6 +39,9 @@ class Settings:
     pdok_url: str = "https://api.pdok.nl/bzk/locatieserver/search/v3_1"
     pool_size: int = 5
     statement_timeout_ms: int = 15000
+    # Gap analysis norms overriding the defaults, e.g. "ontmoeting=3km, vervoer=serve"
+    # (see docs/GAPS.md and socialmap/services/gaps.py).
+    gap_norms: str = ""
     testing: bool = False
 
     @classmethod
