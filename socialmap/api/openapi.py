@@ -156,6 +156,31 @@ SCHEMAS: dict[str, Any] = {
         "properties": {"type": {"const": "Feature"}, "id": {"type": "string"},
                        "geometry": {"type": "object"}, "properties": {"type": "object"}},
     },
+    "MapView": {
+        "type": "object", "required": ["type", "features", "numberMatched", "map"],
+        "description": "Clusters (count, members' centroid and bbox) or, when at most 1000 "
+                       "match in view from zoom 11, the points themselves.",
+        "properties": {
+            "type": {"const": "FeatureCollection"},
+            "features": _list({"type": "object", "required": ["type", "geometry", "properties"],
+                               "properties": {
+                                   "type": {"const": "Feature"}, "id": {"type": "string"},
+                                   "geometry": POINT,
+                                   "properties": {"type": "object", "properties": {
+                                       "cluster": {"type": "boolean"},
+                                       "count": {"type": "integer"},
+                                       "bbox": _list({"type": "number"}),
+                                       "service_id": {"type": "string", "format": "uuid"},
+                                       "name": {"type": "string"},
+                                       "kind": {"type": "string"}}}}}),
+            "numberMatched": {"type": "integer"}, "numberReturned": {"type": "integer"},
+            "map": {"type": "object", "properties": {
+                "zoom": {"type": "integer"}, "kind": {"enum": ["clusters", "points"]},
+                "source": {"enum": ["grid", "live"]}, "cell_zoom": {"type": "integer"},
+                "cell_m": {"type": "number"}, "bbox": _list({"type": "number"}),
+                "bbox_rd": _list({"type": "number"})}},
+        },
+    },
     "Place": {"type": "object", "required": ["kind", "label"],
               "properties": {"kind": {"type": "string"}, "label": {"type": "string"}}},
 }
@@ -222,6 +247,19 @@ def document() -> dict[str, Any]:
                 "operationId": "resolvePlace",
                 "parameters": [SEARCH_PARAMETERS[0] | {"required": True}],
                 "responses": {**_ok("Place"), "404": ERROR},
+            }},
+            "/map": {"get": {
+                "summary": "What a map view shows: server-side clusters, or points when few",
+                "operationId": "mapView",
+                "parameters": [
+                    _param("bbox", "The view, WGS84 `minlon,minlat,maxlon,maxlat`.",
+                           {"type": "string"}, required=True, example="5.0,52.0,5.3,52.2"),
+                    _param("zoom", "The map's zoom level.",
+                           {"type": "integer", "minimum": 0, "maximum": 20}, required=True),
+                    *(p for p in SEARCH_PARAMETERS if p["name"] not in (
+                        "near", "kern", "mode", "radius", "limit", "offset")),
+                ],
+                "responses": _ok("MapView", "application/geo+json"),
             }},
             "/taxonomy": {"get": {
                 "summary": "Categories and audiences, as trees",

@@ -1,0 +1,174 @@
+"""The map data use case: what a map view shows, as clusters or as at most POINT_CAP points."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from pyproj import Transformer
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
+from ..config import Settings
+from ..geo import NL_LAT, NL_LON, RD_NEW, WGS84
+from ..queries import mapdata as q
+from ..queries.search import Filters
+from . import search as search_svc
+
+POINT_CAP = 1000
+POINTS_MIN_ZOOM = 11
+# At most this many cells (so cluster markers) per answer; a larger view gets coarser cells.
+MAX_CELLS = 1000
+# Points are fetched live when at most this many records lie in view before the filters that
+# the grid cannot apply: each of them is joined and tested.
+LIVE_POINTS_BUDGET = 5_000
+MAX_AGE = 60
+
+BBox = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class MapRequest:
+    """A map view (WGS84 bbox and Leaflet zoom) with the search's filters."""
+
+    bbox: BBox
+    zoom: int
+    filters: search_svc.SearchRequest
+
+
+@cache
+def _transformer(source: int, target: int) -> Transformer:
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
+def rd_box(bbox: BBox) -> BBox | None:
+    """The RD box that covers a WGS84 bbox clipped to the Netherlands, or None outside it."""
+    west, south = max(bbox[0], NL_LON[0]), max(bbox[1], NL_LAT[0])
+    east, north = min(bbox[2], NL_LON[1]), min(bbox[3], NL_LAT[1])
+    if west >= east or south >= north:
+        return None
+    # Densified, because the edges of a lon/lat box bow outwards in RD.
+    return tuple(_transformer(WGS84, RD_NEW).transform_bounds(
+        west, south, east, north, densify_pts=21))  # type: ignore[return-value]
+
+
+def wgs84_box(box: BBox) -> list[float]:
+    """The lon/lat bbox that covers an RD box, rounded outwards to 1e-6 degrees."""
+    w, s, e, n = _transformer(RD_NEW, WGS84).transform_bounds(*box, densify_pts=21)
+    return [math.floor(w * 1e6) / 1e6, math.floor(s * 1e6) / 1e6,
+            math.ceil(e * 1e6) / 1e6, math.ceil(n * 1e6) / 1e6]
+
+
+def cells_for(zoom: int, box: BBox) -> q.Cells:
+    """The cells of the view: the zoom's own, or coarser ones if there would be too many."""
+    cells = q.Cells.covering(zoom, box)
+    while cells.count > MAX_CELLS and cells.zoom > 0:
+        cells = q.Cells.covering(cells.zoom - 1, box)
+    return cells
+
+
+def map_view(s: Session, req: MapRequest, settings: Settings,
+             now: datetime | None = None) -> dict[str, Any]:
+    """The GeoJSON FeatureCollection of a map view: clusters, or points when few enough."""
+    from ..schedule import now_local
+
+    # check() wants a place to search from; the map has its bbox instead.
+    search_svc.check(replace(req.filters, near="map"))
+    filters = search_svc.build_filters(s, req.filters, settings, now or now_local())
+    box = rd_box(req.bbox)
+    if box is None:
+        return _collection([], 0, req.zoom, "clusters", "grid", None)
+    conn = s.connection()
+    slices = q.grid_slices(filters)
+    if req.zoom >= POINTS_MIN_ZOOM:
+        view = cells_for(min(req.zoom, q.GRID_MAX_ZOOM), box)
+        rows = _few_points(conn, filters, slices, view)
+        if rows is not None:
+            return _collection(point_features(rows), len(rows), req.zoom, "points", "live", view)
+    top = q.grid_max_zoom(slices) if slices is not None else q.GRID_MAX_ZOOM
+    cells = cells_for(min(req.zoom, top), box)
+    if slices is not None:
+        rows = q.grid_clusters(conn, cells, slices, filters.include_demo)
+    else:
+        rows = q.live_clusters(conn, filters, cells)
+    return _collection(cluster_features(rows, cells.zoom), sum(int(r.n) for r in rows),
+                       req.zoom, "clusters", "live" if slices is None else "grid", cells)
+
+
+def _few_points(conn: Connection, filters: Filters, slices: tuple[str, ...] | None,
+                view: q.Cells) -> list[Any] | None:
+    """The points in view if there are at most POINT_CAP, else None.
+
+    The grid says how many match (for a slice, at most how many: its cells may be coarser
+    than the view's); otherwise how many must be tested, which LIVE_POINTS_BUDGET bounds.
+    """
+    known_few = False
+    if slices is not None:
+        top = q.grid_max_zoom(slices)
+        counted = view if view.zoom <= top else q.Cells.covering(top, view.box)
+        known_few = q.grid_total(conn, counted, slices, filters.include_demo) <= POINT_CAP
+        if not known_few and counted is view:
+            return None
+    if not known_few and q.grid_total(conn, view, (q.ALL,), True) > LIVE_POINTS_BUDGET:
+        return None
+    rows = q.live_points(conn, filters, view.box, POINT_CAP + 1)
+    return sorted(rows, key=lambda r: r.sal_id) if len(rows) <= POINT_CAP else None
+
+
+def point_features(rows: list[Any]) -> list[dict[str, Any]]:
+    """Hits as GeoJSON points (lon/lat) with what a marker and its popup need."""
+    if not rows:
+        return []
+    lons, lats = _transformer(RD_NEW, WGS84).transform([r.x for r in rows], [r.y for r in rows])
+    return [
+        {"type": "Feature", "id": str(r.sal_id),
+         "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
+         "properties": {"cluster": False, "service_id": str(r.service_id), "name": r.name,
+                        "kind": r.kind}}
+        for r, lon, lat in zip(rows, lons, lats, strict=True)
+    ]
+
+
+def cluster_features(rows: list[Any], zoom: int) -> list[dict[str, Any]]:
+    """Cells as GeoJSON points at their members' centroid, with count and members' bbox."""
+    if not rows:
+        return []
+    xs: list[float] = []
+    ys: list[float] = []
+    for r in rows:
+        xs += [r.x, r.minx, r.minx, r.maxx, r.maxx]
+        ys += [r.y, r.miny, r.maxy, r.miny, r.maxy]
+    lons, lats = _transformer(RD_NEW, WGS84).transform(xs, ys)
+    features = []
+    for i, r in enumerate(rows):
+        k = 5 * i
+        corner_lons, corner_lats = lons[k + 1:k + 5], lats[k + 1:k + 5]
+        features.append({
+            "type": "Feature", "id": f"{zoom}/{r.gx}/{r.gy}",
+            "geometry": {"type": "Point",
+                         "coordinates": [round(lons[k], 5), round(lats[k], 5)]},
+            "properties": {
+                "cluster": True, "count": int(r.n),
+                "bbox": [round(min(corner_lons), 5), round(min(corner_lats), 5),
+                         round(max(corner_lons), 5), round(max(corner_lats), 5)],
+            },
+        })
+    return features
+
+
+def _collection(features: list[dict[str, Any]], matched: int, zoom: int, kind: str,
+                source: str, cells: q.Cells | None) -> dict[str, Any]:
+    view: dict[str, Any] = {"zoom": zoom, "kind": kind, "source": source}
+    if cells is not None:
+        view |= {"cell_zoom": cells.zoom, "cell_m": q.cell_size(cells.zoom),
+                 "bbox": wgs84_box(cells.box), "bbox_rd": list(cells.box)}
+    return {"type": "FeatureCollection", "features": features, "numberMatched": matched,
+            "numberReturned": len(features), "map": view}
+
+
+def refresh_grid(s: Session, *, concurrently: bool = True) -> None:
+    """Recount the map's grid from the registry (after imports; commits)."""
+    q.refresh_grid(s.connection(), concurrently=concurrently)
+    s.commit()
