@@ -160,8 +160,8 @@ def test_start_page_is_a_dutch_form(client: FlaskClient) -> None:
 def test_search_lists_results_without_javascript(client: FlaskClient, registry) -> None:
     html = page(client, "/?near=Meers&radius=2000&demo=false")
     names = hit_names(html)
-    assert names[:2] == ["Testhuis De Linde", "Burenhulp bij Jan thuis"]
-    assert "Testvervoer Meers" in names
+    ours = [n for n in names if n in registry]
+    assert ours == ["Testhuis De Linde", "Burenhulp bij Jan thuis", "Testvervoer Meers"]
     assert 'role="status"' in html and "initiatieven binnen 2 km van Meers" in html
     assert "Gecontroleerd op" in html and "Nu open tot 17:00" in html
     # The map agrees with the list: the same names, numbered as in the list.
@@ -201,12 +201,13 @@ def test_facet_counts_ignore_their_own_filter(client: FlaskClient, registry) -> 
 
 
 def test_paging_links_keep_the_search(client: FlaskClient, registry) -> None:
+    everything = hit_names(page(client, "/?near=Meers&radius=2000&demo=false"))
     html = page(client, "/?near=Meers&radius=2000&demo=false&limit=1")
-    assert len(hit_names(html)) == 1
+    assert hit_names(html) == everything[:1]
     nxt = re.search(r'href="([^"]+)" rel="next"', html)
     assert nxt and "offset=1" in nxt.group(1) and "radius=2000" in nxt.group(1)
     second = page(client, nxt.group(1).replace("&amp;", "&"))
-    assert hit_names(second) == ["Burenhulp bij Jan thuis"]
+    assert hit_names(second) == everything[1:2]
     assert 'rel="prev"' in second
 
 
