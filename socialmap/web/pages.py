@@ -18,11 +18,13 @@ from ..services.search import SearchResult
 from . import maps
 from .filters import distance
 from .messages import PLACE_HELP_CODES, user_message
-from .search_form import PAGE_SIZE, RADII, SearchForm, empty_form, read_form
+from .search_form import RADII, SearchForm, empty_form, read_form
 
 bp = Blueprint("pages", __name__)
 
 KERN_PAGE_SIZE = 50
+# A printed list for a home visit holds more than a screenful.
+PRINT_SIZE = 50
 
 
 def _summary(result: SearchResult) -> str:
@@ -65,7 +67,7 @@ def _search_map(page: svc.SearchPage) -> mapview.MapEmbed:
 @bp.get("/")
 def home():  # noqa: ANN201
     counts = stats.registry_counts(db.session())
-    context: dict[str, Any] = {"counts": counts, "radii": RADII, "page_size": PAGE_SIZE}
+    context: dict[str, Any] = {"counts": counts, "radii": RADII, "print_size": PRINT_SIZE}
     try:
         form = read_form(request.args)
         page = None
