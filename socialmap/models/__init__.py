@@ -1,4 +1,5 @@
 """Typed SQLAlchemy models; the schema itself lives in the Alembic migrations."""
+from .accounts import RateBucket, User, UserGemeente, UserSession
 from .audit import Change
 from .base import RD_NEW, Base
 from .geography import DatasetLoad, Gemeente, Kern, Pc4, Provincie
@@ -16,9 +17,12 @@ from .registry import (
     Taxonomy,
     TaxonomyTerm,
 )
+from .submissions import ServiceArchive, Submission, SubmissionField
 
 __all__ = [
     "RD_NEW", "Attribute", "Base", "Change", "Contact", "DatasetLoad", "Gemeente", "HsdsRecord",
     "Kern", "Location", "Organization", "Pc4", "Phone", "Provincie", "Schedule", "Service",
     "ServiceArea", "ServiceAtLocation", "Taxonomy", "TaxonomyTerm",
+    "RateBucket", "ServiceArchive", "Submission", "SubmissionField", "User", "UserGemeente",
+    "UserSession",
 ]
