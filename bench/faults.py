@@ -11,27 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from socialmap import backup, migrate
-from socialmap.config import Settings
-from socialmap.db import local_cluster
-from socialmap.pgcluster import Cluster, ensure_installed
+from socialmap.pgcluster import Cluster
 
 from .report import write_section
-from .tools import free_port, get, gunicorn, load_average, pct
+from .tools import get, gunicorn, load_average, pct, throwaway_copy
 
 BATCH_ROWS = 5  # services per write batch, plus their organization, in one transaction
 JSON_PREFIXES = ("/api/",)
@@ -314,17 +307,6 @@ def summary(report: FaultReport) -> list[str]:
     ]
 
 
-def throwaway_cluster() -> Cluster:
-    """A started cluster in /tmp on a private socket directory (no TCP listener)."""
-    ensure_installed()
-    root = Path(tempfile.mkdtemp(prefix="socialmap-faults-"))
-    os.chmod(root, 0o755)
-    cluster = Cluster(root=root, port=free_port(), listen="")
-    cluster.init()
-    cluster.start()
-    return cluster
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", default="socialmap",
@@ -339,27 +321,11 @@ def main() -> None:
                     help="pg_ctl stop mode: fast (a restart) or immediate (a crash)")
     args = ap.parse_args()
 
-    source = local_cluster(Settings.from_env()).url(args.source)
-    cluster = throwaway_cluster()
-    try:
-        archive = cluster.root / "source.dump"
-        backup.dump(source, archive)
-        cluster.psql("CREATE DATABASE drill")
-        url = cluster.socket_url("drill")
-        restored = backup.restore(archive, url)
-        print(f"copied {args.source} into a throwaway cluster in {restored.restore_seconds:.1f} s")
-        engine = create_engine(url, poolclass=NullPool)
-        with engine.connect() as conn:  # the copy may be behind this code's schema
-            migrate.upgrade(conn)
-            conn.commit()
-        engine.dispose()
+    with throwaway_copy(args.source) as (cluster, url):
         load = load_average()
         report = drill(cluster, url, after=args.after, down=args.down,
                        restart_after=args.restart_after, clients=args.clients,
                        workers=args.workers, mode=args.mode)
-    finally:
-        cluster.destroy()
-        shutil.rmtree(cluster.root, ignore_errors=True)
     lines = summary(report)
     print("\n".join(lines))
     write_section("faults", "PostgreSQL restart under load", "\n".join([

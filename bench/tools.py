@@ -19,6 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
+from socialmap import backup, migrate
+from socialmap.config import Settings
+from socialmap.db import local_cluster
+from socialmap.pgcluster import Cluster, ensure_installed
+
 from .report import ROOT
 
 
@@ -236,3 +244,31 @@ def run_wrk(port: int, paths: Sequence[str], duration: int, connections: int,
         requests=data["requests"], seconds=data["duration_us"] / 1e6,
         latency_ms={k: v / 1000 for k, v in data["latency_us"].items()},
         statuses={int(k): v for k, v in data["statuses"].items()}, socket_errors=errors)
+
+
+@contextmanager
+def throwaway_copy(source: str, name: str = "copy") -> Iterator[tuple[Cluster, str]]:
+    """A copy of database `source` of the project's cluster, migrated to head, on a throwaway
+    cluster (private socket, no TCP) that a benchmark may restart or break; removed after."""
+    ensure_installed()
+    root = Path(tempfile.mkdtemp(prefix="socialmap-bench-"))
+    os.chmod(root, 0o755)
+    cluster = Cluster(root=root, port=free_port(), listen="")
+    try:
+        cluster.init()
+        cluster.start()
+        archive = root / "source.dump"
+        backup.dump(local_cluster(Settings.from_env()).url(source), archive)
+        cluster.psql(f"CREATE DATABASE {name}")
+        url = cluster.socket_url(name)
+        restored = backup.restore(archive, url)
+        archive.unlink()
+        engine = create_engine(url, poolclass=NullPool)
+        with engine.connect() as conn:  # the copy may be behind this code's schema
+            migrate.upgrade(conn)
+            conn.commit()
+        engine.dispose()
+        print(f"copied {source} to a throwaway cluster in {restored.restore_seconds:.1f} s")
+        yield cluster, url
+    finally:
+        cluster.destroy()

@@ -38,6 +38,9 @@ threads = _int("SOCIALMAP_THREADS", 4)
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
+# gunicorn's longest request line: a search with several filters and a long place name in
+# percent-encoded UTF-8 passes 4 KiB; longer lines get gunicorn's own (HTML) 400.
+limit_request_line = 8190
 # Recycle workers now and then (staggered), so a slow leak can never take the site down.
 max_requests = 20000
 max_requests_jitter = 2000

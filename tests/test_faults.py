@@ -42,12 +42,9 @@ def test_503_with_a_clear_body_while_the_database_is_away(report: FaultReport) -
     assert set(report.statuses) <= {200, 500, 503}
 
 
-def test_no_500_but_the_known_teardown_bug(report: FaultReport) -> None:
-    """Every 500 is the teardown bug below (a race: cut while a request held a connection)."""
-    causes = report.causes()
-    others = {c: n for c, n in causes.items() if "session teardown" not in c}
-    assert others == {}
-    assert report.count(500) == sum(causes.values())
+def test_no_500(report: FaultReport) -> None:
+    assert report.count(500) == 0, report.causes()
+    assert report.causes() == {}
 
 
 def test_recovers_by_itself_within_seconds(report: FaultReport) -> None:

@@ -1,0 +1,121 @@
+"""Schemathesis against /api/v1/openapi.json on the WSGI app: no 500s, and every answer matches
+the document (status, content type, body schema). `bench/fuzz.py` runs the same for longer."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import schemathesis
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DataError
+
+from socialmap import create_app
+from socialmap.config import Settings
+
+MAX_EXAMPLES = 30
+
+
+def add_initiatives(conn: Connection, n: int = 8) -> list[uuid.UUID]:
+    """A few initiatives around the first kern, so that searches find something to validate."""
+    kern, x, y = conn.execute(text(
+        "SELECT code, ST_X(point), ST_Y(point) FROM kern ORDER BY inhabitants DESC, code "
+        "LIMIT 1")).one()
+    terms = list(conn.execute(text("SELECT id FROM taxonomy_term ORDER BY code")).scalars())
+    ids = []
+    for i in range(n):
+        sid = conn.execute(text(
+            "INSERT INTO service (name, description, kind, status, assured_date) VALUES "
+            "(:n, 'Koffie, maaltijd en vervoer', :k, :s, current_date) RETURNING id"),
+            {"n": f"Fuzz {i}", "k": ("dorpshuis", "vervoersdienst")[i % 2],
+             "s": ("active", "temporarily closed", "inactive")[i % 3]}).scalar_one()
+        lid = conn.execute(text(
+            "INSERT INTO location (name, address, location_type, kern_code, precision, geom) "
+            "VALUES (:n, 'Dorpsstraat 1', :t, :k, 'address', "
+            "ST_SetSRID(ST_MakePoint(:x, :y), 28992)) RETURNING id"),
+            {"n": f"Fuzz {i}", "t": ("physical", "private")[i % 2], "k": kern,
+             "x": float(x) + 150 * i, "y": float(y)}).scalar_one()
+        conn.execute(text("INSERT INTO service_at_location (service_id, location_id) "
+                          "VALUES (:s, :l)"), {"s": sid, "l": lid})
+        conn.execute(text("INSERT INTO service_area (service_id, kern_code) VALUES (:s, :k)"),
+                     {"s": sid, "k": kern})
+        conn.execute(text("INSERT INTO attribute (service_id, taxonomy_term_id) VALUES (:s, :t)"),
+                     {"s": sid, "t": terms[i % len(terms)]})
+        conn.execute(text("INSERT INTO schedule (service_id, weekday, opens_at, closes_at) "
+                          "VALUES (:s, :d, '09:00', '17:00')"), {"s": sid, "d": i % 7 + 1})
+        ids.append(sid)
+    return ids
+
+
+def load_schema() -> schemathesis.schemas.BaseSchema:
+    """The document as the app serves it; reading it needs no database."""
+    doc_app = create_app(Settings(testing=True, secret_key="fuzz"))
+    if doc_app.test_client().get("/api/v1/openapi.json").status_code != 200:
+        pytest.skip("/api/v1/openapi.json is not served", allow_module_level=True)
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", doc_app)
+
+
+schema = load_schema()
+
+
+@pytest.fixture
+def fuzz_app(app: Flask, conn: Connection) -> Flask:
+    """The app inside the test's transaction, with a few initiatives to find."""
+    add_initiatives(conn)
+    return app
+
+
+# Left out, each for its reason:
+# - positive_data_acceptance: it wants every schema-valid request accepted, but some rules are
+#   prose in the document, not schema (give `near` or `kern`, not both; an unknown gemeente,
+#   category or kern code is a 400 that names the field);
+# - unsupported_method: the 405 lacks its Allow header, a known bug that
+#   test_405_names_the_allowed_methods pins (strict xfail) until it is fixed.
+EXCLUDED = [schemathesis.checks.positive_data_acceptance, schemathesis.checks.unsupported_method]
+
+
+NUL_BUG = ("a NUL byte in a category or audience code reaches PostgreSQL (taxonomy lookup) "
+           "and fails there: psycopg DataError, answered 500; found by bench/fuzz.py")
+
+
+def nul_in_taxonomy_filter(case: schemathesis.Case) -> bool:
+    """The known NUL-byte 500 (pinned below), so that the fuzz test skips that case only."""
+    query = case.query or {}
+    values = [v for name in ("category", "audience") for v in
+              (query.get(name) if isinstance(query.get(name), list) else [query.get(name)])]
+    return any("\x00" in str(v) for v in values if v is not None)
+
+
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+def test_api_conforms_to_its_openapi_document(case: schemathesis.Case, fuzz_app: Flask) -> None:
+    if nul_in_taxonomy_filter(case):
+        return
+    case.call_and_validate(app=fuzz_app, excluded_checks=EXCLUDED)
+
+
+@pytest.mark.xfail(strict=True, raises=DataError, reason=NUL_BUG)
+@pytest.mark.parametrize("path", [
+    "/api/v1/search?near=52.0,5.1&category=%00",
+    "/api/v1/search?near=52.0,5.1&audience=x%00y",
+    "/api/v1/map?bbox=5.0,52.0,5.3,52.2&zoom=3&audience=%00",
+])
+def test_nul_in_a_taxonomy_code_is_a_400(client: FlaskClient, path: str) -> None:
+    resp = client.get(path)
+    assert resp.status_code == 400, resp.get_data(as_text=True)[:300]
+    assert resp.get_json()["error"]["field"] in ("category", "audience")
+
+
+ALLOW_BUG = ("socialmap/web/errors.py: the HTTPException handler builds a new response and "
+             "drops the Allow header of a 405 (RFC 9110 requires it); fix: copy "
+             "err.get_headers() minus Content-Type onto it")
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=ALLOW_BUG)
+def test_405_names_the_allowed_methods(client: FlaskClient) -> None:
+    resp = client.open("/api/v1/taxonomy", method="TRACE")
+    assert resp.status_code == 405
+    assert "GET" in resp.headers.get("Allow", "")
