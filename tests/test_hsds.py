@@ -14,6 +14,8 @@ import pytest
 from frictionless import Package
 from jsonschema import Draft202012Validator
 from pyproj import Transformer
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.orm import Session
 
@@ -37,9 +39,15 @@ def schema(name: str) -> dict[str, Any]:
     return json.loads((SCHEMA / name).read_text())
 
 
+def _retrieve(uri: str) -> Resource:
+    """The official schemas refer to each other by file name."""
+    return Resource.from_contents(schema(uri.rsplit("/", 1)[-1]),
+                                  default_specification=DRAFT202012)
+
+
 def validate(instance: Any, name: str) -> None:
     """Validate against an official schema (Draft 2020-12, formats checked)."""
-    validator = Draft202012Validator(schema(name),
+    validator = Draft202012Validator(schema(name), registry=Registry(retrieve=_retrieve),
                                      format_checker=Draft202012Validator.FORMAT_CHECKER)
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:10])
@@ -107,12 +115,15 @@ def registry(conn: Connection) -> dict[str, Any]:
     conn.execute(text("INSERT INTO phone (service_id, number) VALUES (:s, '0519 654321')"),
                  {"s": svc})
 
-    hx, hy = _point(conn, "GM0060-nes", 900, 450)
+    hx, hy = _point(conn, "GM0060-nes", 250, 150)
     home = conn.execute(text(
         "INSERT INTO location (name, location_type, address, postal_code, city, pc4, kern_code, "
-        "precision, geom) VALUES ('Bij Jan thuis', 'private', :a, '9163 HH', 'Nes', '9163', "
-        "'GM0060-nes', 'address', ST_SetSRID(ST_MakePoint(:x, :y), 28992)) RETURNING id"),
+        "precision, geom) SELECT 'Bij Jan thuis', 'private', :a, '9163 HH', 'Nes', '9163', "
+        "(SELECT code FROM kern WHERE ST_Covers(area, g)), 'address', g FROM (SELECT "
+        "ST_SetSRID(ST_MakePoint(:x, :y), 28992) AS g) p RETURNING id"),
         {"a": PRIVATE_ADDRESS, "x": hx, "y": hy}).scalar_one()
+    assert conn.execute(text("SELECT kern_code FROM location WHERE id = :id"),
+                        {"id": home}).scalar_one() == "GM0060-nes"
     help_ = conn.execute(text(
         "INSERT INTO service (name, kind, description) VALUES ('Burenhulp Nes', 'burenhulp', "
         "'Hulp van dorpsgenoten') RETURNING id")).scalar_one()
@@ -339,3 +350,217 @@ def test_collect_for_some_services_only(conn, registry) -> None:
     tables = collect(conn, q.Scope([registry["help"]], False))
     assert [s["id"] for s in tables["service"]] == [str(registry["help"])]
     assert [loc["id"] for loc in tables["location"]] == [str(registry["home"])]
+
+
+# --- the /hsds API --------------------------------------------------------------------------
+
+def get(client, path: str, status: int = 200, **params: Any) -> Any:
+    resp = client.get(path, query_string=params)
+    assert resp.status_code == status, resp.get_data(as_text=True)[:500]
+    return resp.get_json()
+
+
+def test_root_names_version_profile_and_openapi(client) -> None:
+    body = get(client, "/hsds/")
+    assert body["version"] == "3.0"
+    for key in ("profile", "openapi_url"):
+        assert body[key].startswith("http://localhost/hsds/")
+        assert client.get(body[key].removeprefix("http://localhost")).status_code == 200
+    doc = get(client, "/hsds/openapi.json")
+    assert doc["openapi"].startswith("3.1") and "/service_at_locations" in doc["paths"]
+    params = doc["components"]["parameters"]
+    assert {"postcode", "proximity", "kern", "lat", "lon", "radius", "open_now"} <= set(params)
+
+
+@pytest.fixture
+def three(conn: Connection, registry: dict[str, Any]) -> list[str]:
+    """Three services of the fixture's organization, by name."""
+    for name in ("Zomerkamp Nes", "Avondklas Nes"):
+        conn.execute(text("INSERT INTO service (organization_id, name, kind) "
+                          "VALUES (:o, :n, 'overig')"), {"o": registry["org"], "n": name})
+    return ["Avondklas Nes", "Dorpshuis De Pôlle", "Zomerkamp Nes"]
+
+
+def test_page_envelope(client, registry, three) -> None:
+    org = str(registry["org"])
+    first = get(client, "/hsds/services", organization_id=org, per_page=2)
+    assert {k: v for k, v in first.items() if k != "contents"} == {
+        "total_items": 3, "total_pages": 2, "page_number": 1, "size": 2, "first_page": True,
+        "last_page": False, "empty": False}
+    second = get(client, "/hsds/services", organization_id=org, per_page=2, page=2)
+    assert (second["size"], second["first_page"], second["last_page"]) == (1, False, True)
+    assert [s["name"] for s in first["contents"] + second["contents"]] == three
+    beyond = get(client, "/hsds/services", organization_id=org, per_page=2, page=3)
+    assert (beyond["size"], beyond["empty"], beyond["contents"]) == (0, True, [])
+    none = get(client, "/hsds/services", organization_id=str(uuid.uuid4()))
+    assert (none["total_items"], none["total_pages"], none["empty"]) == (0, 0, True)
+    for item in first["contents"]:
+        validate(item, "compiled/service_list.json")
+
+
+def test_service_fully_nested_validates(client, registry) -> None:
+    body = get(client, f"/hsds/services/{registry['service']}")
+    validate(body, "compiled/service.json")
+    assert body["organization"]["name"] == "Stichting Dorpshuis Nes"
+    [sal] = body["service_at_locations"]
+    assert sal["location"]["addresses"][0]["postal_code"] == "9163 GA"
+    assert {s["byday"] for s in body["schedules"] if "byday" in s} == {"WE", "FR"}
+    assert [c["name"] for c in body["contacts"]] == ["Anna de Vries"]
+    codes = {a["taxonomy_term"]["code"] for a in body["attributes"]}
+    assert {"inloop", "iedereen", "soort/dorpshuis", "kenmerk/toegankelijkheid"} <= codes
+    full = get(client, "/hsds/services", organization_id=str(registry["org"]), full="true")
+    validate(full["contents"][0], "compiled/service.json")
+    minimal = get(client, "/hsds/services", organization_id=str(registry["org"]),
+                  minimal="true")
+    assert set(minimal["contents"][0]) == {"id", "last_modified"}
+
+
+def test_service_at_locations_by_postcode_and_proximity(client, registry) -> None:
+    body = get(client, "/hsds/service_at_locations", postcode="9163", proximity=3000,
+               per_page=1000)
+    ours = {c["service_id"]: c for c in body["contents"]}
+    assert {str(registry["service"]), str(registry["help"])} <= set(ours)
+    distances = [c["distance"] for c in body["contents"]]
+    assert distances == sorted(distances) and max(distances) <= 3000
+    for item in body["contents"][:20]:
+        validate(item, "compiled/service_at_location_list.json")
+    home = ours[str(registry["help"])]["location"]
+    assert "addresses" not in home and home["location_type"] == "physical"
+    kern_only = get(client, "/hsds/service_at_locations", postcode="9163 GA", per_page=1000)
+    assert str(registry["service"]) in {c["service_id"] for c in kern_only["contents"]}
+    one = get(client, f"/hsds/service_at_locations/{ours[str(registry['service'])]['id']}")
+    validate(one, "compiled/service_at_location.json")
+
+
+def test_profile_extensions_kern_radius_open_now(client, registry, conn) -> None:
+    x, y = _point(conn, "GM0060-nes", 300, 0)
+    lon, lat = TO_WGS84.transform(x, y)
+    near = get(client, "/hsds/services", lat=f"{lat:.6f}", lon=f"{lon:.6f}", radius=50,
+               per_page=1000)
+    assert str(registry["service"]) in {s["id"] for s in near["contents"]}
+    assert str(registry["help"]) not in {s["id"] for s in near["contents"]}
+    # A private location is found at its kern point only, never by its own.
+    hx, hy = registry["home_xy"]
+    hlon, hlat = TO_WGS84.transform(hx, hy)
+    home = get(client, "/hsds/services", lat=f"{hlat:.6f}", lon=f"{hlon:.6f}", radius=100,
+               per_page=1000)
+    assert str(registry["help"]) not in {s["id"] for s in home["contents"]}
+    klon, klat = TO_WGS84.transform(*_point(conn, "GM0060-nes"))
+    centre = get(client, "/hsds/services", lat=f"{klat:.6f}", lon=f"{klon:.6f}", radius=10,
+                 per_page=1000)
+    assert str(registry["help"]) in {s["id"] for s in centre["contents"]}
+    kern = get(client, "/hsds/services", kern="GM0060-nes", per_page=1000)
+    assert {str(registry["service"]), str(registry["help"])} <= {s["id"] for s in kern["contents"]}
+    opened = get(client, "/hsds/services", organization_id=str(registry["org"]),
+                 open_now="true")
+    assert opened["total_items"] in (0, 1)
+
+
+def test_ndjson_streams_everything(client, registry, three) -> None:
+    org = str(registry["org"])
+    resp = client.get("/hsds/services", query_string={"organization_id": org,
+                                                      "format": "ndjson", "full": "true"})
+    assert resp.status_code == 200 and resp.mimetype == "application/x-ndjson"
+    lines = [json.loads(line) for line in resp.get_data(as_text=True).splitlines()]
+    assert sorted(s["name"] for s in lines) == three
+    for line in lines:
+        validate(line, "compiled/service.json")
+    sal = client.get("/hsds/service_at_locations", query_string={"format": "ndjson",
+                                                                 "kern": "GM0060-nes"})
+    rows = [json.loads(line) for line in sal.get_data(as_text=True).splitlines()]
+    paged = get(client, "/hsds/service_at_locations", kern="GM0060-nes")
+    assert len(rows) == paged["total_items"]
+
+
+def test_organizations_and_taxonomies(client, registry) -> None:
+    orgs = get(client, "/hsds/organizations", search="Dorpshuis Nes")
+    assert [o["name"] for o in orgs["contents"]] == ["Stichting Dorpshuis Nes"]
+    validate(orgs["contents"][0], "compiled/organization_list.json")
+    org = get(client, f"/hsds/organizations/{registry['org']}", full_service="true")
+    validate(org, "compiled/organization.json")
+    assert [s["name"] for s in org["services"]] == ["Dorpshuis De Pôlle"]
+    # A service without organization stands in for its own, as in the exports.
+    svc = get(client, f"/hsds/services/{registry['help']}")
+    standin = get(client, f"/hsds/organizations/{svc['organization_id']}")
+    assert standin["name"] == "Burenhulp Nes"
+    taxonomies = get(client, "/hsds/taxonomies")
+    names = {t["name"] for t in taxonomies["contents"]}
+    assert {"socialmap categorie", "socialmap doelgroep", "socialmap soort"} <= names
+    category = next(t["id"] for t in taxonomies["contents"] if t["name"] == "socialmap categorie")
+    top = get(client, "/hsds/taxonomy_terms", taxonomy_id=category, top_only="true",
+              per_page=100)
+    assert "ontmoeting" in {t["code"] for t in top["contents"]}
+    assert all("parent_id" not in t for t in top["contents"])
+    validate(top["contents"][0], "taxonomy_term.json")
+    one = get(client, f"/hsds/taxonomy_terms/{top['contents'][0]['id']}")
+    assert one["taxonomy_detail"]["id"] == category
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"colour": "red"}, "colour"),
+    ({"per_page": "0"}, "per_page"),
+    ({"per_page": "5000"}, "per_page"),
+    ({"page": "x"}, "page"),
+    ({"format": "csv"}, "format"),
+    ({"format": "ndjson", "page": "2"}, "page"),
+    ({"proximity": "100"}, "proximity"),
+    ({"lat": "53.4"}, "lon"),
+    ({"radius": "100"}, "radius"),
+    ({"postcode": "Nes"}, "postcode"),
+    ({"taxonomy_term_id": "abc"}, "taxonomy_term_id"),
+    ({"modified_after": "gisteren"}, "modified_after"),
+    ({"minimal": "true", "full": "true"}, "minimal"),
+    ({"gemeente": "Ameland"}, "gemeente"),
+    ({"search": "!!"}, "search"),
+])
+def test_strict_parameters(client, params, field) -> None:
+    body = get(client, "/hsds/services", 400, **params)
+    assert body["error"]["field"] == field
+
+
+def test_not_found_and_bad_ids(client) -> None:
+    assert get(client, f"/hsds/services/{uuid.uuid4()}", 404)["error"]["field"] == "id"
+    assert get(client, "/hsds/services/nope", 400)["error"]["field"] == "id"
+    assert get(client, "/hsds/services", 404, kern="GM0000-nergens")["error"]["field"] == "kern"
+
+
+def test_no_private_data_in_any_answer(client, registry) -> None:
+    sal = get(client, "/hsds/service_at_locations", kern="GM0060-nes", per_page=1000)
+    paths = [f"/hsds/services/{registry['service']}", f"/hsds/services/{registry['help']}",
+             f"/hsds/organizations/{registry['org']}?full_service=true",
+             "/hsds/services?kern=GM0060-nes&full=true&per_page=1000",
+             "/hsds/service_at_locations?kern=GM0060-nes&full=true&per_page=1000",
+             "/hsds/service_at_locations?format=ndjson&full=true&kern=GM0060-nes",
+             *(f"/hsds/service_at_locations/{c['id']}" for c in sal["contents"]
+               if c["service_id"] in (str(registry["service"]), str(registry["help"])))]
+    for path in paths:
+        text_ = client.get(path).get_data(as_text=True)
+        for secret in (PRIVATE_CONTACT, PRIVATE_PHONE, PRIVATE_ADDRESS, "9163 HH"):
+            assert secret not in text_, path
+
+
+def test_profile_deltas_match_the_docs(client) -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs" / "hsds-profile-nl" / "schema"
+    profile_ = get(client, "/hsds/profile")
+    assert set(profile_["schema_deltas"]) == {p.stem for p in docs.glob("*.json")}
+    for name in profile_["schema_deltas"]:
+        served = get(client, f"/hsds/profile/schema/{name}.json")
+        assert served == json.loads((docs / f"{name}.json").read_text()), name
+
+
+def test_cli_export_and_import(runner, registry, tmp_path) -> None:
+    for fmt in ("json", "zip"):
+        path = tmp_path / f"hsds.{fmt}"
+        result = runner.invoke(args=["hsds", "export", str(path)])
+        assert result.exit_code == 0, result.output
+        assert path.stat().st_size > 0
+    result = runner.invoke(args=["hsds", "import", str(EXAMPLES / "csv")])
+    assert result.exit_code == 0, result.output
+    assert "0 rejected" in result.output
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"service": [{"id": str(uuid.uuid4()), "name": "X",
+                                            "status": "maybe"}]}))
+    result = runner.invoke(args=["hsds", "import", str(bad)])
+    assert result.exit_code == 1 and "status" in result.output
+    result = runner.invoke(args=["hsds", "export", str(tmp_path / "x.txt")])
+    assert result.exit_code != 0

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import backup, database, geo, registry, setup
+from . import backup, database, geo, hsds, registry, setup
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(database.group)
     app.cli.add_command(geo.group)
+    app.cli.add_command(hsds.group)
     app.cli.add_command(registry.group)
     app.cli.add_command(setup.command)
     app.cli.add_command(backup.backup)

@@ -6,7 +6,7 @@ private location at its kern point and without address). Points leave the databa
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,12 +26,14 @@ from sqlalchemy import (
     cast,
     delete,
     exists,
+    false,
     func,
     insert,
     null,
     or_,
     select,
     true,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -83,6 +85,7 @@ class Scope:
 
     service_ids: Sequence[uuid.UUID] | None = None
     include_demo: bool = True
+    organization_ids: Sequence[uuid.UUID] = ()
 
     def has(self, column: ColumnElement[Any]) -> ColumnElement[bool]:
         """`column` (a service id) is a service in scope."""
@@ -112,8 +115,9 @@ def organizations(conn: Connection, scope: Scope) -> list[Any]:
     """Organizations: all of them, or those of the services in scope."""
     where = scope.demo(ORG.c.is_demo)
     if scope.service_ids is not None:
-        where = and_(where, ORG.c.id.in_(select(S.c.organization_id)
-                                          .where(scope.chosen(S.c.id))))
+        where = and_(where, or_(ORG.c.id.in_(select(S.c.organization_id)
+                                             .where(scope.chosen(S.c.id))),
+                                ORG.c.id == any_(uuids("orgs", scope.organization_ids))))
     cols = [c for c in ORG.c if c.name not in ("created_at", "last_modified")]
     return conn.execute(select(*cols).where(where).order_by(ORG.c.id)).all()
 
@@ -173,7 +177,9 @@ def _public_contacts(scope: Scope) -> ColumnElement[bool]:
         return and_(~C.c.is_private, or_(C.c.organization_id.is_not(None),
                                          scope.has(C.c.service_id)))
     orgs = select(S.c.organization_id).where(scope.chosen(S.c.id))
-    return and_(~C.c.is_private, or_(scope.has(C.c.service_id), C.c.organization_id.in_(orgs)))
+    return and_(~C.c.is_private, or_(
+        scope.has(C.c.service_id), C.c.organization_id.in_(orgs),
+        C.c.organization_id == any_(uuids("orgs", scope.organization_ids))))
 
 
 def contacts(conn: Connection, scope: Scope) -> list[Any]:
@@ -218,6 +224,7 @@ def records(conn: Connection, scope: Scope, location_ids: Sequence[Any] = ()) ->
         where = or_(
             scope.chosen(R.c.service_id),
             R.c.organization_id.in_(select(S.c.organization_id).where(scope.chosen(S.c.id))),
+            R.c.organization_id == any_(uuids("orgs", scope.organization_ids)),
             R.c.location_id == any_(uuids("locations", location_ids)),
             R.c.resource.in_(("taxonomy", "taxonomy_term")),
         )
@@ -269,6 +276,14 @@ def _record_attribute(term_or_taxonomy: str, value: str) -> ColumnElement[bool]:
     return exists().where(R.c.kind == "record", R.c.resource == "attribute", link, which)
 
 
+def _within(a: Around) -> ColumnElement[bool]:
+    """The published point lies within the distance: a private location is tested at its
+    kern point only, so that no radius can be narrowed down onto a home."""
+    metres = bindparam("metres", a.metres, type_=Float)
+    return or_(and_(~PRIVATE, func.ST_DWithin(L.c.geom, _origin(a), metres)),
+               and_(PRIVATE, func.ST_DWithin(K.c.point, _origin(a), metres)))
+
+
 def _in_kern(code: str, geom: ColumnElement[Any]) -> ColumnElement[bool]:
     area = select(K.c.area).where(K.c.code == code).scalar_subquery()
     return func.ST_Covers(area, geom)
@@ -315,9 +330,10 @@ def _located_near(q: ServiceQuery) -> ColumnElement[bool] | None:
     a = q.around
     if a is not None:
         if a.metres is not None:
-            near = func.ST_DWithin(L.c.geom, _origin(a), bindparam("metres", a.metres))
-            clauses.append(exists(select(SAL.c.id).join(L, L.c.id == SAL.c.location_id)
-                                  .where(SAL.c.service_id == S.c.id, near)))
+            clauses.append(exists(
+                select(SAL.c.id).join(L, L.c.id == SAL.c.location_id)
+                .outerjoin(K, K.c.code == L.c.kern_code)
+                .where(SAL.c.service_id == S.c.id, _within(a))))
         elif a.kern_code:
             located = select(SAL.c.id).join(L, L.c.id == SAL.c.location_id).where(
                 SAL.c.service_id == S.c.id, _in_kern(a.kern_code, L.c.geom))
@@ -368,8 +384,7 @@ def sal_statement(q: ServiceQuery, include_demo: bool) -> Select[Any]:
         origin = _origin(a)
         distance = func.round(func.ST_Distance(shown, origin))
         if a.metres is not None:
-            where.append(func.ST_DWithin(L.c.geom, origin, bindparam("metres", a.metres)))
-            where.append(func.ST_DWithin(shown, origin, bindparam("metres", a.metres)))
+            where.append(_within(a))
         elif a.kern_code:
             where.append(or_(_in_kern(a.kern_code, L.c.geom), _serves(a.kern_code)))
         order = [func.ST_Distance(shown, origin), SAL.c.id]
@@ -393,33 +408,68 @@ def sal_page(conn: Connection, q: ServiceQuery, include_demo: bool, limit: int |
     return conn.execute(page).all(), int(total)
 
 
-def sal_stream(conn: Connection, q: ServiceQuery, include_demo: bool) -> Iterable[Any]:
-    """Every matching service-at-location row, fetched in batches from a server-side cursor."""
-    result = conn.execution_options(stream_results=True, yield_per=500).execute(
-        sal_statement(q, include_demo))
-    yield from result
+def sal_stream(conn: Connection, q: ServiceQuery, include_demo: bool, batch: int
+               ) -> Iterator[list[Any]]:
+    """Every matching service-at-location row, in batches from a server-side cursor."""
+    result = conn.execute(sal_statement(q, include_demo),
+                          execution_options={"stream_results": True, "yield_per": batch})
+    for part in result.partitions():
+        yield list(part)
+
+
+def sal_by_id(conn: Connection, sal_id: uuid.UUID, include_demo: bool) -> Any | None:
+    return conn.execute(
+        select(SAL.c.id, SAL.c.service_id, SAL.c.location_id, null().label("distance"))
+        .select_from(SAL.join(S, S.c.id == SAL.c.service_id).join(L, L.c.id == SAL.c.location_id))
+        .where(SAL.c.id == sal_id, true() if include_demo else and_(
+            S.c.is_demo.is_(False), L.c.is_demo.is_(False)))
+    ).first()
+
+
+def organization_exists(conn: Connection, oid: uuid.UUID, include_demo: bool) -> bool:
+    return conn.execute(select(ORG.c.id).where(
+        ORG.c.id == oid, true() if include_demo else ORG.c.is_demo.is_(False))).first() is not None
 
 
 def organization_page(conn: Connection, search: str | None, include_demo: bool,
-                      limit: int | None, offset: int) -> tuple[list[uuid.UUID], int]:
-    where = [true() if include_demo else ORG.c.is_demo.is_(False)]
+                      limit: int | None, offset: int) -> tuple[list[Any], int]:
+    """One page of organizations (by name, then id) and how many match: our organizations,
+    and a service without one, which stands in for its own organization (as in exports).
+    Rows have the id, and `standin` set when the id is that of the service."""
+    orgs = select(ORG.c.id, ORG.c.name, false().label("standin")).where(
+        true() if include_demo else ORG.c.is_demo.is_(False))
+    standins = select(S.c.id, S.c.name, true().label("standin")).where(
+        S.c.organization_id.is_(None), true() if include_demo else S.c.is_demo.is_(False))
     if search:
-        pattern = f"%{search}%"
-        where.append(func.sm_unaccent(ORG.c.name).ilike(func.sm_unaccent(pattern)))
-    base = select(ORG.c.id).where(*where)
-    total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-    page = base.order_by(func.lower(ORG.c.name), ORG.c.id).offset(offset)
+        pattern = func.sm_unaccent(f"%{search}%")
+        orgs = orgs.where(func.sm_unaccent(ORG.c.name).ilike(pattern))
+        standins = standins.where(func.sm_unaccent(S.c.name).ilike(pattern))
+    both = union_all(orgs, standins).subquery("orgs")
+    total = conn.execute(select(func.count()).select_from(both)).scalar_one()
+    page = select(both).order_by(func.lower(both.c.name), both.c.id).offset(offset)
     if limit is not None:
         page = page.limit(limit)
-    return list(conn.execute(page).scalars()), int(total)
+    return conn.execute(page).all(), int(total)
 
 
-def organization_services(conn: Connection, organization_id: uuid.UUID, include_demo: bool
-                          ) -> list[uuid.UUID]:
-    return list(conn.execute(
-        select(S.c.id).where(S.c.organization_id == organization_id,
-                             true() if include_demo else S.c.is_demo.is_(False))
-        .order_by(S.c.id)).scalars())
+def services_of(conn: Connection, organization_ids: Sequence[uuid.UUID], include_demo: bool
+                ) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """Service ids per organization."""
+    rows = conn.execute(
+        select(S.c.organization_id, S.c.id)
+        .where(S.c.organization_id == any_(uuids("orgs", organization_ids)),
+               true() if include_demo else S.c.is_demo.is_(False))
+        .order_by(S.c.organization_id, S.c.id))
+    out: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for r in rows:
+        out.setdefault(r.organization_id, []).append(r.id)
+    return out
+
+
+def orgless_services(conn: Connection, include_demo: bool) -> list[uuid.UUID]:
+    return list(conn.execute(select(S.c.id).where(
+        S.c.organization_id.is_(None), true() if include_demo else S.c.is_demo.is_(False))
+    ).scalars())
 
 
 # --- writing ----------------------------------------------------------------------------------
