@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import backup, database, geo, hsds, registry, setup
+from . import backup, database, gaps, geo, hsds, registry, setup
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(database.group)
+    app.cli.add_command(gaps.group)
     app.cli.add_command(geo.group)
     app.cli.add_command(hsds.group)
     app.cli.add_command(registry.group)
