@@ -3,6 +3,7 @@ and the demo set flagged, inside its kernen, and the same on every run."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 
@@ -13,8 +14,9 @@ from sqlalchemy.orm import Session
 from socialmap.config import PROJECT_ROOT
 from socialmap.db import set_actor
 from socialmap.registry.demo import demo_lines, remove_demo, sync_demo
+from socialmap.registry.record import NAMESPACE
 from socialmap.registry.seed import seed
-from socialmap.registry.synthetic import bench_plan, load_kernen
+from socialmap.registry.synthetic import bench_plan, load_kernen, uuid5_int
 from socialmap.vocab import KINDS
 
 SEED_FILE = PROJECT_ROOT / "data" / "initiatives.geojson"
@@ -104,6 +106,15 @@ def test_demo_records_are_all_flagged(conn: Connection) -> None:
     assert (counts.last - counts.first).days > 600
 
 
+def test_categories_are_the_most_specific_terms(conn: Connection) -> None:
+    """A parent term includes its children in search; no record carries both."""
+    both = conn.execute(text(
+        "SELECT count(*) FROM attribute a JOIN taxonomy_term t ON t.id = a.taxonomy_term_id "
+        "JOIN attribute b ON b.service_id = a.service_id AND b.taxonomy_term_id = t.parent_id"
+    )).scalar_one()
+    assert both == 0
+
+
 def test_demo_locations_lie_in_their_kern(conn: Connection) -> None:
     wrong = conn.execute(text(
         "SELECT count(*) FROM location l WHERE l.is_demo AND l.kern_code IS DISTINCT FROM "
@@ -173,3 +184,8 @@ def test_bench_plan_follows_inhabitants_and_is_deterministic(conn: Connection) -
     for k in sorted(kernen, key=lambda k: -k.inhabitants)[:20]:
         assert per_kern[k.code] == pytest.approx(10_000 * k.inhabitants / people, abs=1)
     assert len({p.profile for p in plan}) >= 12
+
+
+def test_fast_uuid5_is_uuid5() -> None:
+    for name in ("", "demo/GM0971-meers/dorpshuis/1", "bench/1000000/GM0363-amsterdam/ouders/7"):
+        assert uuid.UUID(int=uuid5_int(name)) == uuid.uuid5(NAMESPACE, name)

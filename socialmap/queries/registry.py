@@ -271,10 +271,12 @@ _CHILDREN = GENERATED[3:]
 
 
 def copy_lines(conn: Connection, table: str, columns: Sequence[str], lines: Sequence[str],
-               piece: int = 50_000) -> None:
-    """COPY tab-separated text lines into `table` (a name from GENERATED or its stage)."""
+               piece: int = 50_000, freeze: bool = False) -> None:
+    """COPY tab-separated text lines into `table` (a name from GENERATED or its stage);
+    `freeze` writes the rows frozen, for a table truncated in this same transaction."""
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+    options = " WITH (FREEZE)" if freeze else ""
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN{options}") as copy:
         for start in range(0, len(lines), piece):
             copy.write("\n".join(lines[start:start + piece]) + "\n")
 

@@ -44,7 +44,10 @@ DAYS = ("ma", "di", "wo", "do", "vr", "za", "zo")
 
 @dataclass(frozen=True)
 class Profile:
-    """A kind of initiative as generated: names, terms, opening hours, reach."""
+    """A kind of initiative as generated: names, terms, opening hours, reach.
+
+    Categories are the most specific terms that apply: a parent term (ontmoeting) already
+    includes its children (inloop) in search, so both are never attached."""
 
     kind: str
     names: tuple[str, ...]  # templates with {kern}
@@ -63,30 +66,28 @@ PROFILES: dict[str, Profile] = {
     "dorpshuis": Profile(
         "dorpshuis", ("Dorpshuis {kern}", "Gemeenschapshuis {kern}", "MFC {kern}"),
         "Dorpshuis met inloop en koffie, activiteiten en ruimte voor verenigingen.",
-        (("activiteiten", "inloop", "ontmoeting"), ("inloop", "ontmoeting"),
-         ("activiteiten", "ontmoeting", "samen-eten")),
+        (("activiteiten", "inloop"), ("inloop",), ("activiteiten", "samen-eten")),
         (("iedereen",), ("iedereen", "ouderen")),
         ("09:00-12:00", "09:30-12:00", "13:30-17:00", "19:00-22:00", "19:30-23:00"),
         (1, 2, 3, 4, 5, 6), (1, 2, 3, 3), legal_form="stichting"),
     "kulturhus": Profile(
         "kulturhus", ("Kulturhus {kern}",),
         "Kulturhus: bibliotheek, verenigingen, zorg en welzijn onder één dak.",
-        (("activiteiten", "informatie-advies", "ontmoeting"), ("inloop", "ontmoeting")),
+        (("activiteiten", "informatie-advies"), ("inloop",)),
         (("iedereen",),),
         ("08:30-12:30", "09:00-17:00", "13:00-17:00", "19:00-22:00"),
         (1, 2, 3, 4, 5), (2, 3, 3), legal_form="stichting"),
     "buurthuis": Profile(
         "ontmoetingsplek", ("Buurthuis {kern}", "Wijkcentrum {kern}", "Huiskamer van {kern}"),
         "Ontmoetingsplek in de wijk: binnenlopen voor koffie, een praatje of een activiteit.",
-        (("inloop", "ontmoeting"), ("activiteiten", "inloop")),
-        (("iedereen", "eenzamen"), ("iedereen",), ("ouderen", "eenzamen")),
+        (("inloop",), ("activiteiten", "inloop")),
+        (("eenzamen",), ("iedereen",), ("ouderen", "eenzamen")),
         ("09:00-12:00", "10:00-12:00", "13:30-16:00", "14:00-17:00"),
         (1, 2, 3, 4, 5), (1, 2, 3), legal_form="stichting"),
     "burenhulp": Profile(
         "burenhulp", ("Burenhulp {kern}", "Naoberhulp {kern}", "{kern} helpt elkaar"),
         "Dorpsgenoten helpen elkaar met kleine dingen: een boodschap, een klus, een praatje.",
-        (("boodschappen", "burenhulp", "klussen"), ("burenhulp", "naoberschap"),
-         ("bezoekdienst", "burenhulp")),
+        (("boodschappen", "klussen"), ("naoberschap",), ("bezoekdienst", "burenhulp")),
         (("iedereen",), ("ouderen",), ("ouderen", "mensen-met-een-beperking")),
         note="Hulp op afspraak; bel of mail het steunpunt.", home=True,
         legal_form="informele groep"),
@@ -100,7 +101,7 @@ PROFILES: dict[str, Profile] = {
         "vervoersdienst", ("Vervoer voor elkaar {kern}", "Vrijwillige vervoersdienst {kern}",
                            "Buurtbus {kern}"),
         "Vrijwillige chauffeurs rijden naar huisarts, ziekenhuis, winkel of familie.",
-        (("vervoer", "vrijwilligersvervoer"), ("buurtbus", "vervoer")),
+        (("vrijwilligersvervoer",), ("buurtbus",)),
         (("ouderen", "mensen-met-een-beperking"), ("ouderen",)),
         ("08:00-17:00", "09:00-16:00"), (1, 2, 3, 4, 5), (0, 0, 1),
         note="Ritten op afspraak, minstens twee dagen van tevoren aanvragen.", home=True,
@@ -108,13 +109,13 @@ PROFILES: dict[str, Profile] = {
     "samen-eten": Profile(
         "maaltijdvoorziening", ("Samen eten {kern}", "Eettafel {kern}", "Buurtrestaurant {kern}"),
         "Samen aan tafel voor een warme maaltijd tegen een kleine vergoeding.",
-        (("maaltijden", "samen-eten"),), (("ouderen", "eenzamen"), ("iedereen",)),
+        (("samen-eten",),), (("ouderen", "eenzamen"), ("iedereen",)),
         ("12:00-13:30", "12:30-14:00", "17:30-19:00", "17:30-19:30"),
         (2, 3, 4, 5), (1, 1, 2)),
     "maaltijden-aan-huis": Profile(
         "maaltijdvoorziening", ("Maaltijden aan huis {kern}", "Maaltijdservice {kern}"),
         "Vrijwilligers brengen een warme maaltijd aan huis.",
-        (("maaltijdbezorging", "maaltijden"),), (("ouderen",), ("ouderen", "mantelzorgers")),
+        (("maaltijdbezorging",),), (("ouderen",), ("ouderen", "mantelzorgers")),
         ("11:00-13:00", "11:30-13:00"), (1, 2, 3, 4, 5), (2, 3), home=True,
         legal_form="stichting"),
     "dagbesteding": Profile(
@@ -132,7 +133,7 @@ PROFILES: dict[str, Profile] = {
     "mantelzorg": Profile(
         "welzijnsorganisatie", ("Steunpunt mantelzorg {kern}", "Mantelzorgcafé {kern}"),
         "Advies, lotgenotencontact en even vrij voor wie voor een naaste zorgt.",
-        (("mantelzorgondersteuning",), ("mantelzorgondersteuning", "respijtzorg")),
+        (("mantelzorgondersteuning",), ("respijtzorg",)),
         (("mantelzorgers",),), ("09:00-12:00", "13:30-16:00", "19:30-21:30"),
         (1, 2, 3, 4), (1, 2), legal_form="stichting"),
     "zorgcooperatie": Profile(
@@ -150,23 +151,23 @@ PROFILES: dict[str, Profile] = {
     "informatiepunt": Profile(
         "welzijnsorganisatie", ("Informatiepunt {kern}", "Formulierenhulp {kern}"),
         "Vrijwilligers helpen met vragen over zorg, geld en formulieren.",
-        (("formulierenhulp", "informatie-advies"), ("informatie-advies",)),
+        (("formulierenhulp",), ("informatie-advies",)),
         (("iedereen",), ("ouderen", "nieuwkomers")), ("09:30-11:30", "13:30-15:30"),
         (1, 2, 3, 4, 5), (1, 2)),
     "bewegen": Profile(
         "ontmoetingsplek", ("Beweeggroep {kern}", "Samen in beweging {kern}"),
         "Wekelijks samen bewegen onder begeleiding, met koffie na afloop.",
-        (("activiteiten", "bewegen"),), (("ouderen",), ("iedereen",)),
+        (("bewegen",), ("activiteiten", "bewegen")), (("ouderen",), ("iedereen",)),
         ("09:30-10:30", "10:00-11:00", "14:00-15:00"), (1, 2, 3, 4, 5), (1, 2)),
     "ouders": Profile(
         "vrijwilligersnetwerk", ("Ouders voor ouders {kern}", "Opvoedsteunpunt {kern}"),
         "Ouders steunen elkaar bij opvoeden en opgroeien.",
-        (("opvoeden", "ouders-helpen-ouders"),), (("gezinnen",), ("gezinnen", "jongeren")),
+        (("ouders-helpen-ouders",),), (("gezinnen",), ("gezinnen", "jongeren")),
         ("09:00-11:00", "19:30-21:00"), (1, 2, 3, 4), (0, 1)),
     "sociaal-team": Profile(
         "gebiedsteam", ("Sociaal team {kern}", "Gebiedsteam {kern}"),
         "Het sociaal team van de gemeente denkt mee over zorg, welzijn, werk en geld.",
-        (("informatie-advies", "sociaal-team"),), (("iedereen",),),
+        (("sociaal-team",),), (("iedereen",),),
         ("09:00-12:00", "13:00-16:00"), (1, 2, 3, 4, 5), (1, 2, 3), home=True,
         legal_form="gemeente"),
 }
@@ -209,7 +210,7 @@ class KernInfo:
     x: float
     y: float
     area: Any  # shapely geometry, prepared
-    neighbours: list[str] = field(default_factory=list)  # same gemeente, nearest first
+    neighbours: list[str] = field(default_factory=list)  # same gemeente, within 8 km, nearest 2
 
 
 @dataclass(frozen=True)
@@ -247,7 +248,7 @@ def load_kernen(conn: Connection) -> list[KernInfo]:
         for i, k in enumerate(group):
             d = np.hypot(*(xy - xy[i]).T)
             order = [j for j in np.argsort(d, kind="stable") if j != i and d[j] <= 8_000]
-            k.neighbours = [group[j].code for j in order[:3]]
+            k.neighbours = [group[j].code for j in order[:2]]
     return kernen
 
 
