@@ -10,7 +10,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import DataError
 
 from socialmap import create_app
 from socialmap.config import Settings
@@ -71,33 +70,16 @@ def fuzz_app(app: Flask, conn: Connection) -> Flask:
 # - positive_data_acceptance: it wants every schema-valid request accepted, but some rules are
 #   prose in the document, not schema (give `near` or `kern`, not both; an unknown gemeente,
 #   category or kern code is a 400 that names the field);
-# - unsupported_method: the 405 lacks its Allow header, a known bug that
-#   test_405_names_the_allowed_methods pins (strict xfail) until it is fixed.
-EXCLUDED = [schemathesis.checks.positive_data_acceptance, schemathesis.checks.unsupported_method]
-
-
-NUL_BUG = ("a NUL byte in a category or audience code reaches PostgreSQL (taxonomy lookup) "
-           "and fails there: psycopg DataError, answered 500; found by bench/fuzz.py")
-
-
-def nul_in_taxonomy_filter(case: schemathesis.Case) -> bool:
-    """The known NUL-byte 500 (pinned below), so that the fuzz test skips that case only."""
-    query = case.query or {}
-    values = [v for name in ("category", "audience") for v in
-              (query.get(name) if isinstance(query.get(name), list) else [query.get(name)])]
-    return any("\x00" in str(v) for v in values if v is not None)
+EXCLUDED = [schemathesis.checks.positive_data_acceptance]
 
 
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_openapi_document(case: schemathesis.Case, fuzz_app: Flask) -> None:
-    if nul_in_taxonomy_filter(case):
-        return
     case.call_and_validate(app=fuzz_app, excluded_checks=EXCLUDED)
 
 
-@pytest.mark.xfail(strict=True, raises=DataError, reason=NUL_BUG)
 @pytest.mark.parametrize("path", [
     "/api/v1/search?near=52.0,5.1&category=%00",
     "/api/v1/search?near=52.0,5.1&audience=x%00y",
@@ -109,12 +91,6 @@ def test_nul_in_a_taxonomy_code_is_a_400(client: FlaskClient, path: str) -> None
     assert resp.get_json()["error"]["field"] in ("category", "audience")
 
 
-ALLOW_BUG = ("socialmap/web/errors.py: the HTTPException handler builds a new response and "
-             "drops the Allow header of a 405 (RFC 9110 requires it); fix: copy "
-             "err.get_headers() minus Content-Type onto it")
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=ALLOW_BUG)
 def test_405_names_the_allowed_methods(client: FlaskClient) -> None:
     resp = client.open("/api/v1/taxonomy", method="TRACE")
     assert resp.status_code == 405

@@ -14,6 +14,15 @@ from ..errors import InvalidInput
 
 T = TypeVar("T")
 
+# C0 control characters other than tab; PostgreSQL text cannot even hold NUL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _check_text(name: str, value: str) -> str:
+    if _CONTROL.search(value):
+        raise InvalidInput(f"'{name}' contains control characters", name)
+    return value
+
 WEEKDAYS = {"ma": 1, "di": 2, "wo": 3, "do": 4, "vr": 5, "za": 6, "zo": 7,
             "mo": 1, "tu": 2, "we": 3, "th": 4, "fr": 5, "sa": 6, "su": 7}
 
@@ -32,7 +41,7 @@ class Params:
             raise InvalidInput(f"'{name}' may be given once", name)
         if not values:
             return None
-        value = values[0].strip()
+        value = _check_text(name, values[0]).strip()
         return value or None
 
     def str(self, name: str, default: str | None = None, max_length: int = 200) -> str | None:
@@ -80,7 +89,7 @@ class Params:
         self.known.add(name)
         out: list[T] = []
         for raw in self.args.getlist(name):
-            for part in raw.split(","):
+            for part in _check_text(name, raw).split(","):
                 part = part.strip()
                 if part:
                     try:

@@ -48,7 +48,10 @@ def register(app: Flask) -> None:
         code = (err.name or "error").lower().replace(" ", "_")
         app_err = AppError(err.description or err.name, None)
         app_err.status, app_err.code = err.code or 500, code
-        return render_error(app_err)
+        body, status = render_error(app_err)
+        # Keep what the exception says beyond its body, such as the Allow header of a 405.
+        headers = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]
+        return body, status, headers
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(PoolTimeout)
