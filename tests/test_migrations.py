@@ -1,6 +1,7 @@
 """The schema comes only from Alembic, goes up and down cleanly, and matches the models."""
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
@@ -21,7 +22,7 @@ def test_upgrade_downgrade_upgrade(scratch_db: str) -> None:
     with engine.connect() as conn:
         migrate.upgrade(conn)
         conn.commit()
-        assert REGISTRY_TABLES <= set(inspect(conn).get_table_names())
+        assert set(inspect(conn).get_table_names()) >= REGISTRY_TABLES
         assert migrate.current_revision(conn) == migrate.head_revision()
         migrate.downgrade(conn, "base")
         conn.commit()
@@ -64,21 +65,14 @@ def test_geometry_columns_are_rd_new_with_gist(conn) -> None:
     assert gist == ["ix_location_geom"]
 
 
-def test_check_constraints_reject_unknown_enumerations(conn) -> None:
-    nested = conn.begin_nested()
-    try:
-        conn.execute(text("INSERT INTO service (name, kind) VALUES ('X', 'casino')"))
-        raise AssertionError("unknown kind accepted")
-    except IntegrityError as exc:
-        assert "ck_service_kind" in str(exc)
-    nested.rollback()
-    nested = conn.begin_nested()
-    try:
-        conn.execute(text("INSERT INTO service (name, kind, status) VALUES ('X', 'dorpshuis', 'x')"))
-        raise AssertionError("unknown status accepted")
-    except IntegrityError as exc:
-        assert "ck_service_status" in str(exc)
-    nested.rollback()
+@pytest.mark.parametrize("values, constraint", [
+    ("('X', 'casino', 'active')", "ck_service_kind"),
+    ("('X', 'dorpshuis', 'lost')", "ck_service_status"),
+    ("('  ', 'dorpshuis', 'active')", "ck_service_name"),
+])
+def test_check_constraints_reject_bad_values(conn, values: str, constraint: str) -> None:
+    with pytest.raises(IntegrityError, match=constraint):
+        conn.execute(text(f"INSERT INTO service (name, kind, status) VALUES {values}"))
 
 
 def test_timestamps_are_timezone_aware(conn) -> None:
