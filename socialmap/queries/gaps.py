@@ -28,11 +28,9 @@ from sqlalchemy import (
     cast,
     exists,
     func,
-    literal,
     literal_column,
     select,
     true,
-    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, aggregate_order_by
 from sqlalchemy.sql.selectable import CTE, Subquery
@@ -71,11 +69,13 @@ PEOPLE = ("inhabitants", "inhabitants_65plus", "inhabitants_75plus")
 
 @dataclass(frozen=True)
 class NormRow:
-    """One category and its norm: within `metres` of the kern point, or serving the kern."""
+    """One category and its norm: within `metres` of the kern point, or (`serve`) located in
+    or serving the kern; the nearest initiative is looked for up to `search_m` away."""
 
     category: str
     metres: float | None
     serve: bool
+    search_m: float
 
 
 @dataclass(frozen=True)
@@ -96,21 +96,26 @@ class Scope:
     kern_codes: tuple[str, ...] | None = None
 
 
-def _norm_cte(norms: Sequence[NormRow]) -> CTE:
-    """The norms as rows, each with the ids of its category term and that term's children."""
-    rows = [
-        select(
-            literal(position, Integer).label("position"),
-            literal(n.category, Text).label("category"),
-            cast(literal(n.metres, Float), Float).label("metres"),
-            cast(literal(n.serve, Boolean), Boolean).label("serve"),
-            select(func.array_agg(T.c.id))
-            .where(T.c.id.in_(_terms_of("category", [n.category])))
-            .scalar_subquery().label("term_ids"),
-        )
-        for position, n in enumerate(norms)
-    ]
-    return (rows[0] if len(rows) == 1 else union_all(*rows)).cte("norm")
+def _norm_cte() -> CTE:
+    """The norms from parallel array parameters, each with the ids of its category's terms
+    (from the parallel arrays term_category and term_id), numbered in the order given."""
+    given = func.unnest(
+        bindparam("n_category", type_=ARRAY(Text)), bindparam("n_metres", type_=ARRAY(Float)),
+        bindparam("n_serve", type_=ARRAY(Boolean)), bindparam("n_search", type_=ARRAY(Float)),
+    ).table_valued("category", "metres", "serve", "search_m",
+                   with_ordinality="position").render_derived("given")
+    terms = func.unnest(
+        bindparam("term_category", type_=ARRAY(Text)),
+        bindparam("term_id", type_=ARRAY(UUID(as_uuid=True))),
+    ).table_valued("category", "id").render_derived("term")
+    grouped = (select(terms.c.category, func.array_agg(terms.c.id).label("term_ids"))
+               .group_by(terms.c.category).subquery("terms"))
+    return (
+        select(given.c.position, given.c.category, given.c.metres, given.c.serve,
+               given.c.search_m, grouped.c.term_ids)
+        .join_from(given, grouped, grouped.c.category == given.c.category)
+        .cte("norm")
+    )
 
 
 def _counted(opts: Options, term_ids: ColumnElement[Any]) -> list[ColumnElement[bool]]:
@@ -141,12 +146,15 @@ def _kernen(scope: Scope) -> list[ColumnElement[bool]]:
 
 
 def _nearest(norm: CTE, opts: Options) -> Subquery:
-    """Up to `cap` nearest counted locations of the norm's category, from the kern point."""
+    """Up to `cap` nearest counted locations of the norm's category, from the kern point,
+    no further than the norm's search distance (so a rare category cannot make one kern
+    walk the whole index)."""
     distance = L.c.geom.op("<->")(K.c.point)
     nearest = (
         select(SAL.c.service_id, L.c.location_type, cast(distance, Float).label("d"))
         .select_from(L.join(SAL, SAL.c.location_id == L.c.id).join(S, S.c.id == SAL.c.service_id))
-        .where(L.c.location_type != NOWHERE, *_counted(opts, norm.c.term_ids))
+        .where(func.ST_DWithin(L.c.geom, K.c.point, norm.c.search_m),
+               L.c.location_type != NOWHERE, *_counted(opts, norm.c.term_ids))
         .order_by(distance)
         .correlate(K, norm)
         .limit(bindparam("cap", type_=Integer))
@@ -196,14 +204,14 @@ def _distinct_count(ids: ColumnElement[Any]) -> ColumnElement[int]:
     return select(func.count(element.c.id.distinct())).scalar_subquery()
 
 
-def coverage_statement(norms: Sequence[NormRow], scope: Scope, opts: Options) -> Select[Any]:
+def coverage_statement(scope: Scope, opts: Options) -> Select[Any]:
     """Per kern of the scope and per norm: nearest distance and the providers that count.
 
     `within` counts the initiatives located within the norm distance (for a must-serve norm:
     located in the kern), `serving` those serving the kern through their service area, and
     `providers` both together, each initiative once.
     """
-    norm = _norm_cte(norms)
+    norm = _norm_cte()
     near, serving, located = _nearest(norm, opts), _serving(norm, opts), _located(norm, opts)
     within_ids = case((norm.c.serve, located.c.ids), else_=near.c.ids)
     return (
@@ -229,8 +237,24 @@ def coverage_statement(norms: Sequence[NormRow], scope: Scope, opts: Options) ->
     )
 
 
-def bind_values(scope: Scope, opts: Options, cap: int) -> dict[str, Any]:
-    values: dict[str, Any] = {"cap": cap}
+def category_terms(conn: Connection, categories: Sequence[str]) -> list[Any]:
+    """(category, term id) for each top-level category and each of its children."""
+    parent = T.alias("parent")
+    return conn.execute(
+        select(func.coalesce(parent.c.code, T.c.code).label("category"), T.c.id)
+        .outerjoin(parent, parent.c.id == T.c.parent_id)
+        .where(T.c.id.in_(_terms_of("category", list(categories))))
+    ).all()
+
+
+def bind_values(norms: Sequence[NormRow], terms: Sequence[Any], scope: Scope, opts: Options,
+                cap: int) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "cap": cap,
+        "n_category": [n.category for n in norms], "n_metres": [n.metres for n in norms],
+        "n_serve": [n.serve for n in norms], "n_search": [n.search_m for n in norms],
+        "term_category": [t.category for t in terms], "term_id": [t.id for t in terms],
+    }
     if scope.kern_codes is not None:
         values["kern_codes"] = list(scope.kern_codes)
     elif scope.gemeente:
@@ -249,8 +273,9 @@ def coverage(conn: Connection, norms: Sequence[NormRow], scope: Scope, opts: Opt
     """The coverage rows, ordered by gemeente, kern and the order of `norms`."""
     if not norms:
         return []
-    return conn.execute(coverage_statement(norms, scope, opts),
-                        bind_values(scope, opts, cap)).all()
+    terms = category_terms(conn, [n.category for n in norms])
+    return conn.execute(coverage_statement(scope, opts),
+                        bind_values(norms, terms, scope, opts, cap)).all()
 
 
 def top_categories(conn: Connection) -> list[Any]:

@@ -53,6 +53,9 @@ WEIGHT_LABELS: dict[str, str] = {
     "inhabitants": "inwoners",
 }
 MIN_NORM_M, MAX_NORM_M = 100, 100_000
+# The nearest initiative is looked for up to twice the norm (at least 5 km, at most 50 km);
+# beyond that nearest_m is None ("further than ..."), so a rare category stays cheap.
+SEARCH_FACTOR, SEARCH_MIN_M, SEARCH_MAX_M = 2, 5_000, 50_000
 LAND_NAME = "Nederland"
 
 
@@ -81,6 +84,12 @@ class Norm:
         if self.metres > 1000:
             return f"binnen {self.metres / 1000:.1f} km".replace(".", ",")
         return f"binnen {self.metres} m"
+
+    def search_m(self) -> int:
+        """How far the nearest initiative is looked for."""
+        if self.metres is None:
+            return SEARCH_MIN_M
+        return min(max(SEARCH_FACTOR * self.metres, SEARCH_MIN_M), SEARCH_MAX_M)
 
     def spec(self) -> str:
         """The norm as written in the setting: '2km', '750m' or 'serve'."""
@@ -194,7 +203,8 @@ class CategoryNorm:
 
     def as_dict(self) -> dict[str, Any]:
         return {"category": self.category, "name": self.name, "kind": self.norm.kind,
-                "metres": self.norm.metres, "label": self.norm.label()}
+                "metres": self.norm.metres, "label": self.norm.label(),
+                "nearest_search_m": self.norm.search_m()}
 
 
 @dataclass(frozen=True)
@@ -366,7 +376,7 @@ def _scope(area: Area) -> q.Scope:
 
 def _norm_rows(norms: Sequence[CategoryNorm]) -> list[q.NormRow]:
     return [q.NormRow(n.category, None if n.norm.metres is None else float(n.norm.metres),
-                      n.norm.serve) for n in norms]
+                      n.norm.serve, float(n.norm.search_m())) for n in norms]
 
 
 def _kern_coverage(row: Any) -> KernCoverage:
