@@ -42,8 +42,10 @@ def create_app(config: Settings | dict[str, Any] | None = None,
     app.register_blueprint(filters.bp)
     app.register_blueprint(api_bp)
     from .hsds.api import bp as hsds_bp
+    from .ogc.api import bp as ogc_bp
 
     app.register_blueprint(hsds_bp)
+    app.register_blueprint(ogc_bp)
 
     from .cli import register as register_cli
 

@@ -1,0 +1,1 @@
+"""OGC API - Features: initiatives, kernen and gemeenten for GIS clients such as QGIS."""
