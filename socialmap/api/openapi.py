@@ -213,6 +213,20 @@ def document() -> dict[str, Any]:
                 "responses": {**_ok("SearchResult", "application/geo+json"),
                               "404": ERROR},
             }},
+            # Downloads (api/downloads.py): the search's parameters, limit = rows in all.
+            **{f"/search.{ext}": {"get": {
+                "summary": f"The same search as a {label} download with WGS84 lon/lat and RD "
+                           "New x/y, streamed (every hit up to 10000)",
+                "operationId": f"searchDownload{label}",
+                "parameters": [p for p in SEARCH_PARAMETERS if p["name"] != "limit"] + [
+                    _param("limit", "Hits in all (default and maximum 10000).",
+                           {"type": "integer", "minimum": 1, "maximum": 10000})],
+                "responses": {"200": {
+                    "description": "Headers X-Number-Matched and, when cut off, X-Truncated",
+                    "content": {media: {"schema": {"type": "string"}}}},
+                    "400": ERROR, "404": ERROR},
+            }} for ext, label, media in (("csv", "CSV", "text/csv"),
+                                         ("geojson", "GeoJSON", "application/geo+json"))},
             "/initiatives/{id}": {"get": {
                 "summary": "One initiative with locations, kernen served, schedule, contacts",
                 "operationId": "getInitiative",
