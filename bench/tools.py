@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,6 +108,19 @@ def get(port: int, path: str, timeout: float = 10) -> tuple[int, dict[str, str],
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
     finally:
         conn.close()
+
+
+def drain(port: int, path: str = "/healthz", fast_ms: float = 100, timeout: float = 60) -> None:
+    """Wait until the server answers `path` quickly again: requests queued by an earlier run
+    (wrk stops waiting, the workers do not) must not be billed to the next run."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        t0 = time.perf_counter()
+        with suppress(OSError):
+            get(port, path, timeout=timeout)
+        if (time.perf_counter() - t0) * 1000 < fast_ms:
+            return
+        time.sleep(0.5)
 
 
 @contextmanager
