@@ -88,6 +88,7 @@ class MapSpec:
     hits: dict[str, Any] | None = None
     hits_url: str | None = None
     numbered: bool = True
+    detail_url: str = "/initiatief/{id}"
     zoom_controls: bool = True
     max_zoom: int = 18
     extra_bounds: Sequence[tuple[float, float]] = field(default_factory=tuple)
@@ -259,6 +260,7 @@ def build_map(spec: MapSpec) -> folium.Map:
         m.add_child(HitLayer(spec.assets_url, source, {
             "numbered": spec.numbered, "clusterFrom": CLUSTER_FROM,
             "more": spec.texts.more, "cluster": spec.texts.cluster,
+            "detailUrl": spec.detail_url,
         }))
     if bounds is not None:
         m.fit_bounds([list(bounds[0]), list(bounds[1])], padding=(16, 16), max_zoom=16)

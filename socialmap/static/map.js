@@ -44,6 +44,17 @@
     });
   };
 
+  // Features from the site carry n, name, lines and url; features straight from the API
+  // (GeoJSON of /api/v1/search or a map-data endpoint) carry service_id, name and kind_label.
+  function normalise(p, opts) {
+    return {
+      n: p.n,
+      name: p.name,
+      lines: p.lines || [p.kind_label, p.opening].filter(Boolean),
+      url: p.url || opts.detailUrl.replace("{id}", p.service_id),
+    };
+  }
+
   function popupContent(p, opts) {
     var box = document.createElement("div");
     box.className = "hit-popup";
@@ -65,7 +76,7 @@
   }
 
   function marker(feature, opts) {
-    var p = feature.properties;
+    var p = normalise(feature.properties, opts);
     var c = feature.geometry.coordinates;
     var label = (p.n ? p.n + ". " : "") + p.name;
     var numbered = opts.numbered && p.n;
@@ -77,18 +88,26 @@
       popupAnchor: [0, -38],
     });
     // Lower numbers (nearer, earlier in the list) lie on top where pins overlap.
+    var zIndex = p.n ? (1000 - p.n) * 1000 : 0;
     var m = L.marker([c[1], c[0]], {
       icon: icon,
       title: label,
       keyboard: true,
       riseOnHover: true,
-      zIndexOffset: p.n ? (1000 - p.n) * 1000 : 0,
+      zIndexOffset: zIndex,
     });
     m.bindPopup(popupContent(p, opts), { autoPanPadding: [24, 24], maxWidth: 280 });
     m.on("add", function () {
       var el = m.getElement();
       el.setAttribute("aria-label", label);
       el.dataset.hit = p.n || "";
+      // The focused pin comes to the front, so that its focus ring is never hidden.
+      el.addEventListener("focus", function () {
+        m.setZIndexOffset(10000000);
+      });
+      el.addEventListener("blur", function () {
+        m.setZIndexOffset(zIndex);
+      });
     });
     return m;
   }

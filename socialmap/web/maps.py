@@ -48,8 +48,12 @@ def hit_collection(hits: Sequence[dict[str, Any]], first_number: int) -> dict[st
     """The hits of a page as the slim FeatureCollection the markers are drawn from."""
     slim = [{**hit, "properties": {**hit["properties"],
                                    "lines": marker_lines(hit["properties"])}} for hit in hits]
-    detail = url_for("pages.initiative", ident="{id}").replace("%7Bid%7D", "{id}")
-    return mapview.hit_features(slim, first_number, detail)
+    return mapview.hit_features(slim, first_number, detail_url())
+
+
+def detail_url() -> str:
+    """The detail page's URL with '{id}' where the service id goes."""
+    return url_for("pages.initiative", ident="{id}").replace("%7Bid%7D", "{id}")
 
 
 def render(label: str, *, rows: Iterable[dict[str, Any]] = (), focus: str | None = None,
@@ -63,5 +67,5 @@ def render(label: str, *, rows: Iterable[dict[str, Any]] = (), focus: str | None
         tiles=mapview.Tiles(tile_url(config.tile_url), config.tile_attribution),
         data_attribution=DATA_ATTRIBUTION, texts=texts(label),
         outlines=outlines(rows, focus), origin=origin, radius_m=radius_m, hits=hits,
-        numbered=numbered, extra_bounds=extra_bounds)
+        numbered=numbered, detail_url=detail_url(), extra_bounds=extra_bounds)
     return mapview.embed(mapview.build_map(spec))
