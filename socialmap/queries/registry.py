@@ -289,39 +289,50 @@ def create_stage(conn: Connection, columns: dict[str, tuple[str, ...]]) -> None:
                           f"SELECT {', '.join(columns[table])} FROM {table} WITH NO DATA"))
 
 
-def _upsert_from_stage(conn: Connection, table: str, columns: Sequence[str]) -> int:
-    cols = [c for c in columns if c != "id"]
-    target = ", ".join(f"t.{c}" for c in cols)
-    staged = ", ".join(f"s.{c}" for c in cols)
-    updated = conn.execute(text(
-        f"UPDATE {table} t SET ({', '.join(cols)}) = ROW({staged}) FROM demo_stage_{table} s "
-        f"WHERE t.id = s.id AND ({target}) IS DISTINCT FROM ({staged})")).rowcount
-    inserted = conn.execute(text(
+def _row(alias: str, columns: Sequence[str]) -> str:
+    return f"({', '.join(f'{alias}.{c}' for c in columns if c != 'id')})"
+
+
+def _insert_unstored(conn: Connection, table: str, columns: Sequence[str]) -> int:
+    return conn.execute(text(
         f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} "
         f"FROM demo_stage_{table} s WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = s.id)"
     )).rowcount
-    return updated + inserted
 
 
-def _delete_unstaged(conn: Connection, table: str) -> int:
-    scope = ("t.is_demo" if table not in _CHILDREN else
-             "t.service_id IN (SELECT id FROM service WHERE is_demo)")
+def _update_changed(conn: Connection, table: str, columns: Sequence[str]) -> int:
+    cols = [c for c in columns if c != "id"]
+    return conn.execute(text(
+        f"UPDATE {table} t SET ({', '.join(cols)}) = ROW{_row('s', columns)} "
+        f"FROM demo_stage_{table} s "
+        f"WHERE t.id = s.id AND {_row('t', columns)} IS DISTINCT FROM {_row('s', columns)}"
+    )).rowcount
+
+
+def _delete_unstaged(conn: Connection, table: str, columns: Sequence[str]) -> int:
+    """Delete demo rows that are not staged; child rows also when they differ, because their
+    content may move to another id and an update could collide on a unique key."""
+    if table in _CHILDREN:
+        scope = "t.service_id IN (SELECT id FROM service WHERE is_demo)"
+        same = f" AND {_row('s', columns)} IS NOT DISTINCT FROM {_row('t', columns)}"
+    else:
+        scope, same = "t.is_demo", ""
     return conn.execute(text(
         f"DELETE FROM {table} t WHERE {scope} AND NOT EXISTS "
-        f"(SELECT 1 FROM demo_stage_{table} s WHERE s.id = t.id)")).rowcount
+        f"(SELECT 1 FROM demo_stage_{table} s WHERE s.id = t.id{same})")).rowcount
 
 
 def sync_stage(conn: Connection, columns: dict[str, tuple[str, ...]]) -> int:
     """Make the demo rows equal to the staged ones, writing only differences; rows changed."""
     changed = 0
     for table in GENERATED[:3]:
-        changed += _upsert_from_stage(conn, table, columns[table])
-    for table in _CHILDREN:  # first make room, so that no unique key collides
-        changed += _delete_unstaged(conn, table)
+        changed += _update_changed(conn, table, columns[table])
+        changed += _insert_unstored(conn, table, columns[table])
     for table in _CHILDREN:
-        changed += _upsert_from_stage(conn, table, columns[table])
+        changed += _delete_unstaged(conn, table, columns[table])
+        changed += _insert_unstored(conn, table, columns[table])
     for table in ("service", "location", "organization"):
-        changed += _delete_unstaged(conn, table)
+        changed += _delete_unstaged(conn, table, columns[table])
     return changed
 
 

@@ -210,6 +210,7 @@ class KernInfo:
     x: float
     y: float
     area: Any  # shapely geometry, prepared
+    yields_to: list[Any] = field(default_factory=list)  # overlapping areas of lower codes
     neighbours: list[str] = field(default_factory=list)  # same gemeente, within 8 km, nearest 2
 
 
@@ -226,20 +227,14 @@ def load_kernen(conn: Connection) -> list[KernInfo]:
     """All kernen with their areas, and for each the nearby kernen of its gemeente."""
     rows = q.kernen_for_generation(conn)
     areas = shapely.from_wkb([r.area for r in rows])
-    # Gemeente polygons overlap a little at some borders; where kern areas overlap, a point
-    # belongs to the lowest code (as ST_Covers ... ORDER BY code decides), so leave those
-    # overlaps out of the higher-coded kern's area.
-    tree = shapely.STRtree(areas)
-    kernen = []
-    for i, r in enumerate(rows):
-        area = areas[i]
-        lower = [j for j in tree.query(area, predicate="intersects")
-                 if rows[j].code < r.code and rows[j].gemeente_code != r.gemeente_code]
-        if lower:
-            area = shapely.difference(area, shapely.union_all(areas[lower]))
-        shapely.prepare(area)
-        kernen.append(KernInfo(r.code, r.name, r.gemeente_code, r.gemeente_name,
-                               r.provincie_code, int(r.inhabitants or 0), r.x, r.y, area))
+    shapely.prepare(areas)
+    kernen = [KernInfo(r.code, r.name, r.gemeente_code, r.gemeente_name, r.provincie_code,
+                       int(r.inhabitants or 0), r.x, r.y, areas[i]) for i, r in enumerate(rows)]
+    # Gemeente polygons overlap a little along many borders. Where kern areas overlap, a point
+    # belongs to the lowest code (ST_Covers ... ORDER BY code), so a kern yields there.
+    for i, j in zip(*shapely.STRtree(areas).query(areas, predicate="intersects"), strict=True):
+        if rows[j].code < rows[i].code and rows[j].gemeente_code != rows[i].gemeente_code:
+            kernen[i].yields_to.append(areas[j])
     by_gemeente: dict[str, list[KernInfo]] = defaultdict(list)
     for k in kernen:
         by_gemeente[k.gemeente_code].append(k)
@@ -355,6 +350,8 @@ def _points(k: KernInfo, n: int, rng: np.random.Generator) -> tuple[np.ndarray, 
         cx = k.x + rng.normal(0, sigma, len(todo))
         cy = k.y + rng.normal(0, sigma, len(todo))
         inside = shapely.contains_xy(k.area, cx, cy)
+        for other in k.yields_to:
+            inside &= ~shapely.intersects_xy(other, cx, cy)
         xs[todo[inside]] = cx[inside]
         ys[todo[inside]] = cy[inside]
         todo = todo[~inside]
