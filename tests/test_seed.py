@@ -189,3 +189,23 @@ def test_bench_plan_follows_inhabitants_and_is_deterministic(conn: Connection) -
 def test_fast_uuid5_is_uuid5() -> None:
     for name in ("", "demo/GM0971-meers/dorpshuis/1", "bench/1000000/GM0363-amsterdam/ouders/7"):
         assert uuid.UUID(int=uuid5_int(name)) == uuid.uuid5(NAMESPACE, name)
+
+
+def test_demo_sync_repairs_rows_whose_content_moved_between_ids(
+        s: Session, conn: Connection) -> None:
+    set_actor(s, "test", "seed")
+    a, b = conn.execute(text(
+        "SELECT a.id, a.service_id, a.taxonomy_term_id FROM attribute a JOIN service s "
+        "ON s.id = a.service_id WHERE s.is_demo AND (SELECT count(*) FROM attribute x "
+        "WHERE x.service_id = a.service_id) >= 2 ORDER BY a.service_id, a.id LIMIT 2")).all()
+    assert a.service_id == b.service_id
+    conn.execute(text("DELETE FROM attribute WHERE id IN (:a, :b)"), {"a": a.id, "b": b.id})
+    conn.execute(text("INSERT INTO attribute (id, service_id, taxonomy_term_id) VALUES "
+                      "(:a, :s, :tb), (:b, :s, :ta)"),
+                 {"a": a.id, "b": b.id, "s": a.service_id, "ta": a.taxonomy_term_id,
+                  "tb": b.taxonomy_term_id})
+    assert sync_demo(conn).rows_changed == 4  # both swapped rows deleted and written again
+    restored = dict(conn.execute(text(
+        "SELECT id, taxonomy_term_id FROM attribute WHERE id IN (:a, :b)"),
+        {"a": a.id, "b": b.id}).all())
+    assert restored == {a.id: a.taxonomy_term_id, b.id: b.taxonomy_term_id}
