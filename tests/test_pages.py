@@ -216,7 +216,9 @@ def test_paging_links_keep_the_search(client: FlaskClient, registry) -> None:
     ("/?near=Meers&radius=abc", 400, "Kies een zoekafstand"),
     ("/?near=Meers&radius=0", 400, "Kies een zoekafstand"),
     ("/?near=Meers&foo=1", 400, "De link bevat een onderdeel dat we niet kennen"),
-    ("/?near=Meers&limit=1000", 400, "hoogstens 100 resultaten"),
+    ("/?near=Meers&limit=1000", 400, "tussen 1 en 100 resultaten"),
+    ("/?near=Meers&mode=kern&radius=500", 400, "past niet bij zoeken in één kern"),
+    ("/?near=Meers&mode=overal", 400, "andere manieren kennen we niet"),
     ("/?near=Meers&open_now=misschien", 400, "Nu open"),
     ("/?near=Meers&category=onzin", 400, "Deze soort hulp kennen we niet"),
     ("/?near=Meers&audience=onzin", 400, "Deze doelgroep kennen we niet"),
@@ -301,6 +303,7 @@ def test_kern_page_groups_what_is_there(client: FlaskClient, conn: Connection,
     assert "Testhuis De Linde" in hit_names(html)
     assert '"kind": "focus"' in html  # the kern's own area on the map
     page(client, "/kern/GM0000-nergens", 404)
+    assert "Deze kern bestaat niet" in page(client, "/kern/%00", 404)
     page(client, f"/kern/{meers.code}?offset=-1", 400)
 
 

@@ -11,6 +11,7 @@ import orjson
 from sqlalchemy.orm import Session
 
 from ..config import Settings
+from ..errors import NotFound
 from ..geo import to_rd
 from ..geocode import kernen
 from ..queries import contacts as contacts_q
@@ -25,6 +26,7 @@ from .taxonomy import taxonomy_tree
 # How far around a search or a location the map draws kern and gemeente outlines.
 MARGIN_M = 1_500
 KERN_MODE_REACH_M = 4_000
+MAX_KERN_CODE = 80
 
 
 @dataclass
@@ -98,6 +100,8 @@ def search_page(s: Session, req: search_svc.SearchRequest, settings: Settings,
 def kern_page(s: Session, code: str, settings: Settings, limit: int, offset: int = 0,
               now: datetime | None = None, with_contacts: bool = False) -> KernPage:
     """The kern's figures and area, and the search in mode kern (located in it, serving it)."""
+    if len(code) > MAX_KERN_CODE or not code.isprintable():  # PostgreSQL text holds no NUL
+        raise NotFound(f"no kern with code '{code[:MAX_KERN_CODE]}'", "code")
     kern = kernen.feature(s, code)
     req = search_svc.SearchRequest(kern=code, mode="kern", limit=limit, offset=offset)
     result = search_svc.search(s, req, settings, now)

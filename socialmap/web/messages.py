@@ -35,7 +35,7 @@ def field_message(err: AppError) -> str:
     field = err.field or ""
     messages = {
         "radius": _("Kies een zoekafstand tussen 1 meter en 100 kilometer."),
-        "limit": _("Er kunnen hoogstens 100 resultaten op één pagina."),
+        "limit": _("Kies tussen 1 en 100 resultaten per pagina."),
         "offset": _("Deze pagina van de resultaten bestaat niet."),
         "category": _("Deze soort hulp kennen we niet."),
         "audience": _("Deze doelgroep kennen we niet."),
@@ -48,7 +48,9 @@ def field_message(err: AppError) -> str:
         "verified_within": _("Geef een aantal dagen als heel getal."),
         "demo": _("Voorbeelden tonen kan alleen aan of uit staan."),
         "print": _("De afdrukversie kan alleen aan of uit staan."),
-        "mode": _("Deze plek ligt niet in een kern. Kies een zoekafstand."),
+        "mode": (_("Deze plek ligt niet in een kern. Kies een zoekafstand.")
+                 if "no kern" in err.message
+                 else _("Zoek rond een plek of in een kern; andere manieren kennen we niet.")),
         "kern": _("Zoek op een plaats of op een kern, niet op allebei."),
         "id": _("Dit is geen geldige verwijzing naar een initiatief."),
     }
@@ -59,6 +61,8 @@ def field_message(err: AppError) -> str:
         return _("Een onderdeel van de link komt twee keer voor (%(name)s).", name=field)
     if field == "near" or (field == "kern" and "give 'near'" in err.message):
         return _near_message(err)
+    if field == "radius" and "does not apply" in err.message:
+        return _("Een zoekafstand past niet bij zoeken in één kern.")
     return messages.get(field, _("Er klopt iets niet aan de zoekopdracht."))
 
 
@@ -74,6 +78,7 @@ def user_message(err: AppError) -> str:
     if err.status == 404:
         return {"id": _("Dit initiatief bestaat niet (meer)."),
                 "code": _("Deze kern bestaat niet."),
+                "kern": _("Deze kern bestaat niet."),
                 "lang": _("Deze taal is er niet.")}.get(err.field or "",
                                                        _("Deze pagina bestaat niet."))
     if err.status >= 500:
