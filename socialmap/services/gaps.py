@@ -548,7 +548,13 @@ def best_sites(s: Session, req: GapRequest, settings: Settings, *, sites: int = 
         raise InvalidInput(f"'weight' must be one of: {', '.join(WEIGHTS)}", "weight")
     if not 1 <= sites <= MAX_SITES:
         raise InvalidInput(f"'sites' must be between 1 and {MAX_SITES}", "sites")
-    report = coverage(s, req, settings, today)
+    return plan_sites(s, coverage(s, req, settings, today), sites=sites, weight=weight,
+                      include_thin=include_thin)
+
+
+def plan_sites(s: Session, report: GapReport, *, sites: int = 1, weight: str = "75plus",
+               include_thin: bool = False) -> SiteReport:
+    """The greedy choice of `best_sites` on a coverage report of one category."""
     cn = report.norms[0]
     wanted = {"gap", "thin"} if include_thin else {"gap"}
     open_rows = {r.kern_code: r for r in report.rows if r.status in wanted}
@@ -587,7 +593,7 @@ CSV_COLUMNS = (
 )
 GeometryKind = Literal["area", "point"]
 # Simplification of kern areas for export and map, by how much is shown.
-TOLERANCE_M: dict[AreaKind, float] = {"gemeente": 5.0, "provincie": 25.0, "land": 100.0}
+TOLERANCE_M: dict[AreaKind, float] = {"gemeente": 5.0, "provincie": 25.0, "land": 200.0}
 
 
 def export_row(report: GapReport, row: KernCoverage) -> dict[str, Any]:

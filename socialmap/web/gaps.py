@@ -1,0 +1,192 @@
+"""/gaps: the gap page for community organizers: choose an area and a category, see the kernen
+by status on a map and in a sortable table, and download the same as CSV or GeoJSON."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, render_template, request, url_for
+
+from .. import db, gapmap, mapview, settings
+from ..config import DATA_ATTRIBUTION
+from ..errors import AppError, InvalidInput
+from ..services import gaps as svc
+from . import maps
+
+bp = Blueprint("gaps", __name__)
+
+DEFAULT_CATEGORY = "ontmoeting"
+VERIFIED_CHOICES = (6, 12, 24, 36)
+LAND = "NL"
+
+MESSAGES = {
+    "area": "Deze gemeente of provincie kennen we niet. Kies er een uit de lijst.",
+    "category": "Deze soort hulp kennen we niet. Kies er een uit de lijst.",
+    "verified_within": "Kies hoe recent een initiatief gecontroleerd moet zijn: "
+                       "1 tot 120 maanden.",
+    "demo": "Voorbeelden meetellen kan alleen aan of uit staan.",
+}
+
+
+@dataclass
+class GapForm:
+    """The page's choices as given (strings), and the request made of them."""
+
+    area: str = ""
+    category: str = DEFAULT_CATEGORY
+    verified_within: str = ""
+    demo: bool = True
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def request(self) -> svc.GapRequest:
+        return svc.GapRequest(
+            gemeente=self.area if self.area.startswith("GM") else None,
+            provincie=self.area if self.area.startswith("PV") else None,
+            categories=(self.category,),
+            verified_within=int(self.verified_within) if self.verified_within else None,
+            demo=self.demo)
+
+    def api_query(self) -> dict[str, str]:
+        """The same question as /api/v1/gaps parameters."""
+        query: dict[str, str] = {"category": self.category}
+        if self.area.startswith("GM"):
+            query["gemeente"] = self.area
+        elif self.area.startswith("PV"):
+            query["provincie"] = self.area
+        if self.verified_within:
+            query["verified_within"] = self.verified_within
+        query["demo"] = "true" if self.demo else "false"
+        return query
+
+
+def read_form(args: Any) -> GapForm:
+    """The page's parameters; unknown names and bad values become Dutch messages."""
+    form = GapForm(area=(args.get("area") or "").strip().upper(),
+                   category=(args.get("category") or DEFAULT_CATEGORY).strip(),
+                   verified_within=(args.get("verified_within") or "").strip(),
+                   demo=(args.get("demo") or "true").strip().lower() in ("1", "true", "ja", "on"))
+    for name in args:
+        if name not in ("area", "category", "verified_within", "demo"):
+            form.errors[name] = (f"De link bevat een onderdeel dat we niet kennen ({name}). "
+                                 "Kies opnieuw hieronder.")
+    if form.area and form.area != LAND and form.area[:2] not in ("GM", "PV"):
+        form.errors["area"] = MESSAGES["area"]
+    if form.verified_within and not form.verified_within.isdigit():
+        form.errors["verified_within"] = MESSAGES["verified_within"]
+    demo_raw = (args.get("demo") or "true").strip().lower()
+    if demo_raw not in ("1", "0", "true", "false", "ja", "nee", "on", "off"):
+        form.errors["demo"] = MESSAGES["demo"]
+    return form
+
+
+def _message(err: AppError) -> tuple[str, str]:
+    """(field on the page, Dutch sentence) for an error of the service."""
+    page_field = {"gemeente": "area", "provincie": "area"}.get(err.field or "", err.field or "")
+    return page_field, MESSAGES.get(page_field, "Er klopt iets niet aan de keuze.")
+
+
+@dataclass(frozen=True)
+class TableRow:
+    row: svc.KernCoverage
+    symbol: str
+    label: str
+
+
+def table_rows(report: svc.GapReport) -> list[TableRow]:
+    """Worst status first, then most people of 75+."""
+    rows = sorted(report.rows, key=lambda r: (svc.STATUSES.index(r.status),
+                                              -r.inhabitants_75plus, r.kern_name))
+    return [TableRow(r, gapmap.SYMBOLS[r.status], svc.STATUS_LABELS[r.status]) for r in rows]
+
+
+def _feature_label(row: svc.KernCoverage) -> str:
+    nearest = ("geen" if row.nearest_m is None else
+               f"{row.nearest_m / 1000:.1f} km".replace(".", ",") if row.nearest_m >= 1000
+               else f"{row.nearest_m} m")
+    return (f"{svc.STATUS_LABELS[row.status]}: {row.providers} aanbieder(s); "
+            f"dichtstbijzijnde {nearest}; {svc.dutch_number(row.inhabitants_75plus)} van 75+")
+
+
+def gap_map(report: svc.GapReport) -> tuple[mapview.MapEmbed, bool]:
+    """The folium map of the report's kernen, rendered into page pieces, and whether it
+    shows a symbol at each kern point."""
+    s = db.session()
+    shapes = svc.kern_shapes(s, [r.kern_code for r in report.rows],
+                             svc.TOLERANCE_M[report.area.kind])
+    features = [
+        gapmap.GapFeature(code=r.kern_code, name=r.kern_name, status=r.status,
+                          label=_feature_label(r), geometry=json.loads(shapes[r.kern_code].area),
+                          point=(shapes[r.kern_code].lat, shapes[r.kern_code].lon))
+        for r in report.rows]
+    config = settings.current()
+    cn = report.norms[0]
+    spec = gapmap.GapMapSpec(
+        assets_url=url_for("static", filename="").rstrip("/"),
+        tiles=mapview.Tiles(maps.tile_url(config.tile_url), config.tile_attribution),
+        data_attribution=DATA_ATTRIBUTION,
+        texts=maps.texts(f"Kaart: {cn.name.lower()} {cn.norm.label()} per kern in "
+                         f"{report.area.name}"),
+        features=features)
+    return gapmap.render(spec), gapmap.detailed(features)
+
+
+def _choices() -> dict[str, Any]:
+    s = db.session()
+    provincies, gemeenten = svc.areas(s)
+    return {"provincies": provincies, "gemeenten": gemeenten,
+            "categories": svc.category_names(s), "verified_choices": VERIFIED_CHOICES,
+            "statuses": svc.STATUSES, "status_labels": svc.STATUS_LABELS,
+            "status_meaning": svc.STATUS_MEANING, "symbols": gapmap.SYMBOLS,
+            "pattern_ids": gapmap.PATTERN_IDS, "pattern_defs": gapmap.PATTERN_DEFS,
+            "count_cap": svc.COUNT_CAP}
+
+
+@bp.get("/gaps")
+def page():  # noqa: ANN201
+    form = read_form(request.args)
+    context = {"form": form, **_choices()}
+    if form.errors:
+        return render_template("gaps.html", **context), 400
+    if not form.area:
+        return render_template("gaps.html", **context)
+    try:
+        report = svc.coverage(db.session(), form.request(), settings.current())
+    except InvalidInput as err:
+        page_field, message = _message(err)
+        form.errors[page_field] = message
+        return render_template("gaps.html", **context), 400
+    total = report.totals[0]
+    query = form.api_query()
+    downloads = {fmt: url_for("api.gaps", **query, format=fmt)
+                 for fmt in ("csv", "geojson", "json")}
+    best = svc.plan_sites(db.session(), report).sites
+    embed, symbols_shown = gap_map(report)
+    return render_template(
+        "gaps.html", report=report, norm=report.norms[0], total=total,
+        best_site=best[0] if best else None,
+        gap_sentence=report.sentence(total),
+        thin_sentence=thin_sentence(total, report.norms[0]),
+        rows=table_rows(report), map=embed, symbols_shown=symbols_shown, downloads=downloads,
+        per_gemeente=per_gemeente(report), **context)
+
+
+def thin_sentence(total: svc.Summary, cn: svc.CategoryNorm) -> str:
+    """'Daarnaast wonen 310 mensen van 75 jaar en ouder in 2 kwetsbare kernen (...)'."""
+    thin = total.by_status["thin"]
+    if not thin.kernen:
+        return "Er zijn geen kwetsbare kernen (met maar één aanbieder)."
+    kernen = "1 kwetsbare kern" if thin.kernen == 1 else f"{thin.kernen} kwetsbare kernen"
+    return (f"Daarnaast wonen {svc.dutch_number(thin.inhabitants_75plus)} mensen van 75 jaar "
+            f"en ouder in {kernen}: daar is maar één initiatief voor {cn.name.lower()}.")
+
+
+def per_gemeente(report: svc.GapReport) -> list[svc.Summary]:
+    """Gemeenten with kernen that are a gap or thin, most people of 75+ in a gap first."""
+    if report.area.kind == "gemeente":
+        return []
+    open_ = [x for x in report.summaries
+             if x.by_status["gap"].kernen or x.by_status["thin"].kernen]
+    return sorted(open_, key=lambda x: (-x.by_status["gap"].inhabitants_75plus,
+                                        -x.by_status["thin"].inhabitants_75plus,
+                                        x.gemeente_name or ""))
