@@ -20,13 +20,13 @@ A, T, TX = Attribute.__table__, TaxonomyTerm.__table__, Taxonomy.__table__
 FACET_FILTERS = {"category": "categories", "audience": "audiences"}
 
 
-def _hits(q: search.SearchQuery) -> Any:
-    """Every hit of the query (no paging), numbered."""
+def _hits(q: search.SearchQuery, name: str) -> Any:
+    """Every hit of the query (no paging), numbered, as a CTE."""
     located, _where = search._located(q)
     hits = union_all(located, search._serving(q)) if q.mode == "kern" else located
-    numbered = hits.subquery("all_hits")
+    numbered = hits.subquery(f"{name}_all")
     return select(numbered.c.service_id,
-                  func.row_number().over().label("hit_no")).subquery("hits")
+                  func.row_number().over().label("hit_no")).cte(name)
 
 
 def _codes(facet: str) -> Any:
@@ -40,9 +40,12 @@ def _codes(facet: str) -> Any:
     return union_all(own, inherited).subquery(f"{facet}_codes")
 
 
-def _facet_counts(q: search.SearchQuery, facet: str) -> Select[Any]:
-    unfiltered = replace(q, filters=replace(q.filters, **{FACET_FILTERS[facet]: ()}))
-    hits, codes = _hits(unfiltered), _codes(facet)
+def _unfiltered(q: search.SearchQuery, facet: str) -> search.SearchQuery:
+    return replace(q, filters=replace(q.filters, **{FACET_FILTERS[facet]: ()}))
+
+
+def _facet_counts(hits: Any, facet: str) -> Select[Any]:
+    codes = _codes(facet)
     return (
         select(literal(facet).label("facet"), codes.c.code,
                func.count(hits.c.hit_no.distinct()).label("hits"))
@@ -54,7 +57,13 @@ def _facet_counts(q: search.SearchQuery, facet: str) -> Select[Any]:
 
 def facet_counts(conn: Connection, q: search.SearchQuery) -> dict[str, dict[str, int]]:
     """{'category': {code: hits}, 'audience': {code: hits}}; terms without hits are absent."""
-    stmt = union_all(*(_facet_counts(q, facet) for facet in FACET_FILTERS))
+    queries = {facet: _unfiltered(q, facet) for facet in FACET_FILTERS}
+    # Without a facet filter both facets count the same hits: find them once.
+    ctes: dict[search.SearchQuery, Any] = {}
+    for facet, query in queries.items():
+        ctes.setdefault(query, _hits(query, f"{facet}_hits"))
+    hits = {facet: ctes[query] for facet, query in queries.items()}
+    stmt = union_all(*(_facet_counts(hits[facet], facet) for facet in FACET_FILTERS))
     values = {k: v for k, v in search.bind_values(q).items() if k not in ("limit", "offset")}
     counts: dict[str, dict[str, int]] = {facet: {} for facet in FACET_FILTERS}
     for row in conn.execute(stmt, values):

@@ -66,8 +66,7 @@ def _search_map(page: svc.SearchPage) -> mapview.MapEmbed:
 
 @bp.get("/")
 def home():  # noqa: ANN201
-    counts = stats.registry_counts(db.session())
-    context: dict[str, Any] = {"counts": counts, "radii": RADII, "print_size": PRINT_SIZE}
+    context: dict[str, Any] = {"radii": RADII, "print_size": PRINT_SIZE}
     try:
         form = read_form(request.args)
         page = None
@@ -82,7 +81,9 @@ def home():  # noqa: ANN201
             place_help=place_help if err.code in PLACE_HELP_CODES else [], **context,
         ), err.status
     if page is None:
-        return render_template("home.html", form=form, **context)
+        # The registry's size, modestly on the start page only: counting is not free at 1M.
+        return render_template("home.html", form=form,
+                               counts=stats.registry_counts(db.session()), **context)
     context.update(form=form, page=page, result=page.result, summary=_summary(page.result),
                    paging=_paging(page.result))
     if form.printing:
