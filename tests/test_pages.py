@@ -291,6 +291,10 @@ def test_detail_page_errors(client: FlaskClient) -> None:
     html = page(client, f"/initiatief/{uuid.uuid4()}", 404)
     assert "bestaat niet" in html
     page(client, f"/initiatief/{uuid.uuid4()}?x=1", 400)
+    html = page(client, "/bestaat-niet", 404)
+    assert "<h1>Niet gevonden</h1>" in html and "Deze pagina bestaat niet" in html
+    client.set_cookie("lang", "en")
+    assert "<h1>Not found</h1>" in page(client, "/bestaat-niet", 404)
 
 
 def test_kern_page_groups_what_is_there(client: FlaskClient, conn: Connection,
