@@ -238,7 +238,7 @@ def test_filters_agree_with_the_search(client, conn, registry, nes, filters) -> 
     assert mapped, filters
 
 
-def test_point_cap_and_cluster_cap(client, conn) -> None:
+def test_point_cap_and_cluster_cap(client, conn, monkeypatch) -> None:
     x, y = BULK_ORIGIN
     conn.execute(text(
         "WITH ids AS (SELECT i, gen_random_uuid() AS sid, gen_random_uuid() AS lid "
@@ -264,10 +264,25 @@ def test_point_cap_and_cluster_cap(client, conn) -> None:
     live = get_map(client, bbox=everything, zoom=16, q="bulkproef")
     assert live["map"] == crowded["map"] | {"source": "live"}
     assert live["numberMatched"] == 1200
-    # A view far larger than its zoom gets coarser cells, never more than MAX_CELLS markers.
+    # A view far larger than its zoom is counted in coarser cells.
     wide = get_map(client, bbox=",".join(map(str, NL)), zoom=15)
     assert wide["map"]["kind"] == "clusters" and wide["map"]["cell_zoom"] < 15
-    assert len(wide["features"]) <= svc.MAX_CELLS
+    cells = q.Cells.covering(wide["map"]["cell_zoom"], wide["map"]["bbox_rd"])
+    assert cells.count <= svc.MAX_CELLS
+    # More clusters than markers allowed: coarser cells until they fit.
+    monkeypatch.setattr(svc, "POINT_CAP", 10)
+    few = get_map(client, bbox=everything, zoom=16)
+    assert 1 < len(few["features"]) <= 10 and few["map"]["cell_zoom"] < 15
+    assert few["numberMatched"] == 1200
+
+
+def test_too_many_to_count_live_asks_to_zoom_in(client, registry, nes, monkeypatch) -> None:
+    monkeypatch.setattr(svc, "LIVE_CLUSTER_BUDGET", 10)
+    body = get_map(client, bbox=bbox_around(*nes, 10_000, 7000), zoom=10, q="koffie")
+    assert body["map"]["kind"] == "zoom_in" and body["features"] == []
+    assert "numberMatched" not in body and body["map"]["in_view"] > 10
+    grid = get_map(client, bbox=bbox_around(*nes, 10_000, 7000), zoom=10, category="klussen")
+    assert grid["map"]["kind"] == "clusters" and grid["map"]["source"] == "grid"
 
 
 def test_a_private_address_is_shown_and_selected_at_its_kern(client, conn, registry,

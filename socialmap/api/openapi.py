@@ -157,9 +157,10 @@ SCHEMAS: dict[str, Any] = {
                        "geometry": {"type": "object"}, "properties": {"type": "object"}},
     },
     "MapView": {
-        "type": "object", "required": ["type", "features", "numberMatched", "map"],
+        "type": "object", "required": ["type", "features", "numberReturned", "map"],
         "description": "Clusters (count, members' centroid and bbox) or, when at most 1000 "
-                       "match in view from zoom 11, the points themselves.",
+                       "match in view from zoom 11, the points themselves; `zoom_in` (no "
+                       "features) when filters the grid cannot count meet too many records.",
         "properties": {
             "type": {"const": "FeatureCollection"},
             "features": _list({"type": "object", "required": ["type", "geometry", "properties"],
@@ -175,7 +176,8 @@ SCHEMAS: dict[str, Any] = {
                                        "kind": {"type": "string"}}}}}),
             "numberMatched": {"type": "integer"}, "numberReturned": {"type": "integer"},
             "map": {"type": "object", "properties": {
-                "zoom": {"type": "integer"}, "kind": {"enum": ["clusters", "points"]},
+                "zoom": {"type": "integer"},
+                "kind": {"enum": ["clusters", "points", "zoom_in"]},
                 "source": {"enum": ["grid", "live"]}, "cell_zoom": {"type": "integer"},
                 "cell_m": {"type": "number"}, "bbox": _list({"type": "number"}),
                 "bbox_rd": _list({"type": "number"})}},

@@ -74,8 +74,10 @@ class Cells:
     def covering(cls, zoom: int, box: tuple[float, float, float, float]) -> Cells:
         """The cells of `zoom` that together cover an RD box (minx, miny, maxx, maxy)."""
         size = cell_size(zoom)
-        return cls(zoom, math.floor(box[0] / size), math.floor(box[1] / size),
-                   math.floor(box[2] / size), math.floor(box[3] / size))
+        x0, y0 = math.floor(box[0] / size), math.floor(box[1] / size)
+        # An upper edge on a cell border needs no cell beyond it.
+        return cls(zoom, x0, y0, max(x0, math.ceil(box[2] / size) - 1),
+                   max(y0, math.ceil(box[3] / size) - 1))
 
     @property
     def count(self) -> int:

@@ -17,13 +17,16 @@ from ..queries import mapdata as q
 from ..queries.search import Filters
 from . import search as search_svc
 
+# At most this many features (points or clusters, so markers) per answer.
 POINT_CAP = 1000
 POINTS_MIN_ZOOM = 11
-# At most this many cells (so cluster markers) per answer; a larger view gets coarser cells.
-MAX_CELLS = 1000
-# Points are fetched live when at most this many records lie in view before the filters that
-# the grid cannot apply: each of them is joined and tested.
+# At most this many grid cells per view; a larger view is counted in coarser cells.
+MAX_CELLS = 4096
+# Filters the grid cannot answer are tested record by record (joins, schedule, text): points
+# when at most LIVE_POINTS_BUDGET records lie in view, clusters up to LIVE_CLUSTER_BUDGET.
+# Beyond that the answer asks to zoom in: counting live takes seconds there (docs/MAPDATA.md).
 LIVE_POINTS_BUDGET = 5_000
+LIVE_CLUSTER_BUDGET = 20_000
 MAX_AGE = 60
 
 BBox = tuple[float, float, float, float]
@@ -71,7 +74,8 @@ def cells_for(zoom: int, box: BBox) -> q.Cells:
 
 def map_view(s: Session, req: MapRequest, settings: Settings,
              now: datetime | None = None) -> dict[str, Any]:
-    """The GeoJSON FeatureCollection of a map view: clusters, or points when few enough."""
+    """The GeoJSON FeatureCollection of a map view: clusters, or points when few enough, or
+    (for filters the grid cannot count, over many records) nothing but a request to zoom in."""
     from ..schedule import now_local
 
     # check() wants a place to search from; the map has its bbox instead.
@@ -89,10 +93,20 @@ def map_view(s: Session, req: MapRequest, settings: Settings,
             return _collection(point_features(rows), len(rows), req.zoom, "points", "live", view)
     top = q.grid_max_zoom(slices) if slices is not None else q.GRID_MAX_ZOOM
     cells = cells_for(min(req.zoom, top), box)
-    if slices is not None:
-        rows = q.grid_clusters(conn, cells, slices, filters.include_demo)
-    else:
-        rows = q.live_clusters(conn, filters, cells)
+    if slices is None:
+        in_view = q.grid_total(conn, cells, (q.ALL,), True)
+        if in_view > LIVE_CLUSTER_BUDGET:
+            body = _collection([], None, req.zoom, "zoom_in", "live", cells)
+            body["map"] |= {"in_view": in_view, "live_limit": LIVE_CLUSTER_BUDGET}
+            return body
+    while True:
+        if slices is not None:
+            rows = q.grid_clusters(conn, cells, slices, filters.include_demo)
+        else:
+            rows = q.live_clusters(conn, filters, cells)
+        if len(rows) <= POINT_CAP or cells.zoom == 0:
+            break
+        cells = q.Cells.covering(cells.zoom - 1, cells.box)
     return _collection(cluster_features(rows, cells.zoom), sum(int(r.n) for r in rows),
                        req.zoom, "clusters", "live" if slices is None else "grid", cells)
 
@@ -158,14 +172,16 @@ def cluster_features(rows: list[Any], zoom: int) -> list[dict[str, Any]]:
     return features
 
 
-def _collection(features: list[dict[str, Any]], matched: int, zoom: int, kind: str,
+def _collection(features: list[dict[str, Any]], matched: int | None, zoom: int, kind: str,
                 source: str, cells: q.Cells | None) -> dict[str, Any]:
     view: dict[str, Any] = {"zoom": zoom, "kind": kind, "source": source}
     if cells is not None:
         view |= {"cell_zoom": cells.zoom, "cell_m": q.cell_size(cells.zoom),
                  "bbox": wgs84_box(cells.box), "bbox_rd": list(cells.box)}
-    return {"type": "FeatureCollection", "features": features, "numberMatched": matched,
-            "numberReturned": len(features), "map": view}
+    body: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    if matched is not None:
+        body["numberMatched"] = matched
+    return body | {"numberReturned": len(features), "map": view}
 
 
 def refresh_grid(s: Session, *, concurrently: bool = True) -> None:
