@@ -118,11 +118,16 @@ def _norm_cte() -> CTE:
     )
 
 
-def _counted(opts: Options, term_ids: ColumnElement[Any]) -> list[ColumnElement[bool]]:
-    """WHERE clauses on service (S): counted status, options, and one of the category terms."""
+def _counted(opts: Options, term_ids: ColumnElement[Any],
+             service_id: ColumnElement[Any]) -> list[ColumnElement[bool]]:
+    """WHERE clauses on service (S): counted status, options, and one of the category terms.
+
+    The category test is tied to `service_id` of the joined row (not to S), so that it can be
+    checked on the attribute index before the service row is fetched.
+    """
     clauses: list[ColumnElement[bool]] = [
         S.c.status == COUNTED_STATUS,
-        exists().where(A.c.service_id == S.c.id,
+        exists().where(A.c.service_id == service_id,
                        A.c.taxonomy_term_id == func.any(term_ids)).correlate_except(A),
     ]
     if not opts.include_demo:
@@ -154,7 +159,8 @@ def _nearest(norm: CTE, opts: Options) -> Subquery:
         select(SAL.c.service_id, L.c.location_type, cast(distance, Float).label("d"))
         .select_from(L.join(SAL, SAL.c.location_id == L.c.id).join(S, S.c.id == SAL.c.service_id))
         .where(func.ST_DWithin(L.c.geom, K.c.point, norm.c.search_m),
-               L.c.location_type != NOWHERE, *_counted(opts, norm.c.term_ids))
+               L.c.location_type != NOWHERE,
+               *_counted(opts, norm.c.term_ids, SAL.c.service_id))
         .order_by(distance)
         .correlate(K, norm)
         .limit(bindparam("cap", type_=Integer))
@@ -175,7 +181,7 @@ def _serving(norm: CTE, opts: Options) -> Subquery:
     serving = (
         select(SA.c.service_id)
         .join(S, S.c.id == SA.c.service_id)
-        .where(SA.c.kern_code == K.c.code, *_counted(opts, norm.c.term_ids))
+        .where(SA.c.kern_code == K.c.code, *_counted(opts, norm.c.term_ids, SA.c.service_id))
         .correlate(K, norm)
         .limit(bindparam("cap", type_=Integer))
         .subquery("serving_row")
@@ -190,7 +196,7 @@ def _located(norm: CTE, opts: Options) -> Subquery:
         select(SAL.c.service_id)
         .select_from(L.join(SAL, SAL.c.location_id == L.c.id).join(S, S.c.id == SAL.c.service_id))
         .where(norm.c.serve, L.c.kern_code == K.c.code, L.c.location_type != NOWHERE,
-               *_counted(opts, norm.c.term_ids))
+               *_counted(opts, norm.c.term_ids, SAL.c.service_id))
         .correlate(K, norm)
         .limit(bindparam("cap", type_=Integer))
         .subquery("located_row")
