@@ -20,9 +20,8 @@ from pathlib import Path
 from .report import ROOT, write_section
 from .tools import gunicorn, load_average, throwaway_copy
 
-# Same reasons as in tests/test_fuzz.py: rules the document gives in prose only, and the 405
-# without Allow that the suite pins with a strict xfail.
-EXCLUDED_CHECKS = ("positive_data_acceptance", "unsupported_method")
+# Same reason as in tests/test_fuzz.py: some rules are prose in the document, not schema.
+EXCLUDED_CHECKS = ("positive_data_acceptance",)
 
 
 def reproductions(output: str) -> list[tuple[str, str, str]]:
@@ -66,6 +65,7 @@ def main() -> None:
         print(run.stdout[-6000:])
         report = json.loads(report_path.read_text())
         server_errors = server.tracebacks()
+        server_warnings = server.warnings()
 
     cases = report["test_cases"]
     lines = [
@@ -81,6 +81,8 @@ def main() -> None:
     ]
     causes = Counter(tb.strip().splitlines()[-1][:200] for tb in server_errors)
     lines += [f"  - ×{n} `{cause}`" for cause, n in causes.most_common()]
+    lines.append(f"- warnings and errors logged by the app: {len(server_warnings)}")
+    lines += [f"  - ×{n} `{w}`" for w, n in Counter(server_warnings).most_common(10)]
     for failure in report["failures"]:
         lines.append(f"- {failure['code']} {failure['title']} ×{failure['count']}: "
                      f"{', '.join(failure['operations'])}")

@@ -86,6 +86,18 @@ class Server:
     def booted_workers(self) -> int:
         return self.error_log().count("Booting worker")
 
+    def warnings(self) -> list[str]:
+        """First lines of the app's warnings and errors (e.g. "database unavailable: ...")."""
+        out = []
+        for line in self.error_log().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("level") in ("warning", "error"):
+                out.append(str(record.get("message", "")).splitlines()[0][:200])
+        return out
+
     def tracebacks(self) -> list[str]:
         """Exceptions logged by gunicorn or the app (JSON lines with an `exception` field)."""
         out = []

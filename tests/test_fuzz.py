@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import jsonschema
 import pytest
 import schemathesis
 from flask import Flask
@@ -69,15 +70,37 @@ def fuzz_app(app: Flask, conn: Connection) -> Flask:
 # Left out, each for its reason:
 # - positive_data_acceptance: it wants every schema-valid request accepted, but some rules are
 #   prose in the document, not schema (give `near` or `kern`, not both; an unknown gemeente,
-#   category or kern code is a 400 that names the field);
+#   category or kern code is a 400 that names the field).
 EXCLUDED = [schemathesis.checks.positive_data_acceptance]
+# Known bugs, each pinned by a strict xfail below: (operation path, check left out for it).
+KNOWN = {("/search.geojson", schemathesis.checks.response_schema_conformance)}
+
+GEOJSON_DOC_BUG = ("socialmap/api/openapi.py: the 200 of /search.geojson is documented as "
+                   "{'type': 'string'} under application/geo+json, but the body is a GeoJSON "
+                   "FeatureCollection (an object), so every answer breaks the document; found "
+                   "by schemathesis (ST108)")
 
 
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_openapi_document(case: schemathesis.Case, fuzz_app: Flask) -> None:
-    case.call_and_validate(app=fuzz_app, excluded_checks=EXCLUDED)
+    known = [check for path, check in KNOWN if path == case.operation.path]
+    if any(value == "" for value in (case.query or {}).values()):
+        # An empty parameter means "not given" (socialmap/api/params.py, for HTML forms), so
+        # `gemeente=` is accepted although its documented pattern has no empty match.
+        known.append(schemathesis.checks.negative_data_rejection)
+    case.call_and_validate(app=fuzz_app, excluded_checks=EXCLUDED + known)
+
+
+@pytest.mark.xfail(strict=True, raises=jsonschema.ValidationError, reason=GEOJSON_DOC_BUG)
+def test_geojson_download_matches_its_document(fuzz_app: Flask) -> None:
+    resp = fuzz_app.test_client().get("/api/v1/search.geojson?near=52.0,5.1&radius=100000")
+    assert resp.status_code == 200
+    document = fuzz_app.test_client().get("/api/v1/openapi.json").get_json()
+    media = document["paths"]["/search.geojson"]["get"]["responses"]["200"]["content"]
+    schema_ = {**media["application/geo+json"]["schema"], "components": document["components"]}
+    jsonschema.validate(resp.get_json(), schema_)
 
 
 @pytest.mark.parametrize("path", [
