@@ -32,7 +32,7 @@ def create_app(config: Settings | dict[str, Any] | None = None,
     from .api import bp as api_bp
     from .api import load_routes
     from .web import errors as error_pages
-    from .web import filters, health, pages
+    from .web import auth, filters, health, pages
 
     i18n.init_app(app)
     error_pages.register(app)
@@ -49,6 +49,7 @@ def create_app(config: Settings | dict[str, Any] | None = None,
 
     app.register_blueprint(hsds_bp)
     app.register_blueprint(ogc_bp)
+    auth.init_app(app)  # accounts, residents' submissions and the editors' pages
 
     from .cli import register as register_cli
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import backup, database, gaps, geo, hsds, registry, setup
+from . import backup, database, gaps, geo, hsds, registry, setup, users
 
 
 def register(app: Flask) -> None:
@@ -15,3 +15,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(setup.command)
     app.cli.add_command(backup.backup)
     app.cli.add_command(backup.restore)
+    app.cli.add_command(users.group)
