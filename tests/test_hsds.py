@@ -260,14 +260,17 @@ def test_round_trip_through_an_empty_registry(conn, registry, scratch_db, tmp_pa
         engine.dispose()
 
 
-def test_import_twice_changes_nothing(conn, registry, tmp_path) -> None:
+def test_importing_an_export_into_its_own_registry_changes_nothing(conn, registry,
+                                                                    tmp_path) -> None:
+    """Not even what HSDS cannot carry (a place without street address, no organization)."""
     path = tmp_path / "export.json"
     path.write_bytes(export_json(conn, False))
-    s = session(conn)
-    import_path(s, path, "test")
-    again = import_path(s, path, "test")
-    assert again.count("created") == again.count("updated") == 0, again.counts
-    assert again.rejected == []
+    for _ in range(2):
+        report = import_path(session(conn), path, "test")
+        assert report.count("created") == report.count("updated") == 0, report.counts
+        assert report.rejected == [] and report.warnings == []
+    assert conn.execute(text("SELECT organization_id FROM service WHERE id = :id"),
+                        {"id": registry["help"]}).scalar_one() is None
 
 
 def test_reimport_keeps_the_exact_point_of_a_private_location(conn, registry, tmp_path) -> None:
@@ -564,3 +567,57 @@ def test_cli_export_and_import(runner, registry, tmp_path) -> None:
     assert result.exit_code == 1 and "status" in result.output
     result = runner.invoke(args=["hsds", "export", str(tmp_path / "x.txt")])
     assert result.exit_code != 0
+
+
+# --- the pure parts, without a database -----------------------------------------------------
+
+def test_weekly_slots_only_for_plain_weekly_hours() -> None:
+    plain = {"freq": "WEEKLY", "byday": "MO,WE", "opens_at": "09:00", "closes_at": "12:30:00"}
+    assert [s[0] for s in mapping.weekly_slots(plain)] == [1, 3]
+    for extra in ({"interval": 2}, {"byweekno": "41"}, {"count": 3}, {"freq": "MONTHLY"},
+                  {"byday": "1MO"}, {"closes_at": "08:00"}, {"opens_at": "09:00Z"}):
+        assert mapping.weekly_slots({**plain, **extra}) is None, extra
+
+
+def test_location_without_valid_point_is_kept_not_placed() -> None:
+    row = {"id": str(uuid.uuid4()), "location_type": "physical", "latitude": 100,
+           "longitude": 101}
+    assert isinstance(mapping.location_in(row, None, {}), str)
+    placed = mapping.location_in({**row, "latitude": 53.4, "longitude": 5.8,
+                                  "location_type": "postal"},
+                                 {"address_1": "Reeweg 1", "city": "Nes", "postal_code": "9163ga",
+                                  "address_type": "physical", "country": "NL"},
+                                 {"location_type": "private", "precision": "pc4"})
+    assert not isinstance(placed, str)
+    assert placed.values["location_type"] == "private" and placed.values["precision"] == "pc4"
+    assert placed.values["postal_code"] == "9163 GA"
+    assert placed.extra == {"location_type": "postal", "address": {"country": "NL"}}
+
+
+def test_export_rows_publish_no_assurer_name_and_no_invalid_address() -> None:
+    svc = {"id": uuid.uuid4(), "organization_id": None, "name": "X", "alternate_name": None,
+           "description": None, "url": "not a url", "email": "jan@@example", "status": "active",
+           "fees_description": None, "eligibility_description": None, "assured_date": None,
+           "assurer": "Jan Jansen", "last_modified": None}
+    row = mapping.service_out(svc)
+    assert "assurer_email" not in row and "url" not in row and "email" not in row
+    assert row["organization_id"] == mapping.standin_organization(svc)["id"]
+
+
+def test_json_kinds_are_told_apart() -> None:
+    for name, kind in (("service_full.json", "service"), ("location.json", "location"),
+                       ("organization_full.json", "organization"),
+                       ("service_at_location_full.json", "service_at_location"),
+                       ("taxonomy.json", "taxonomy"), ("taxonomy_term.json", "taxonomy_term")):
+        assert tabular.kind_of(json.loads((EXAMPLES / name).read_text())) == kind, name
+
+
+def test_page_envelope_values() -> None:
+    from socialmap.hsds.listing import Paging, envelope
+
+    assert envelope([1, 2], 5, Paging(1, 2)) == {
+        "total_items": 5, "total_pages": 3, "page_number": 1, "size": 2, "first_page": True,
+        "last_page": False, "empty": False, "contents": [1, 2]}
+    last = envelope([5], 5, Paging(3, 2))
+    assert (last["last_page"], last["first_page"], last["size"]) == (True, False, 1)
+    assert envelope([], 0, Paging(1, 50))["total_pages"] == 0

@@ -164,11 +164,12 @@ class _Writer:
         self.notes = self._notes()
         self.addresses = self._addresses()
         self.kernen = self._kernen()
+        self.standins = self._standins()
 
     # --- what exists --------------------------------------------------------------------------
 
-    def _stored(self) -> dict[tuple[str, str], str]:
-        """Where the ids this import names already live ('ours' or 'record')."""
+    def _stored(self) -> dict[tuple[str, str], set[str]]:
+        """Where the ids this import names are stored: 'ours', 'record' and/or 'extra'."""
         wanted: dict[str, set[str]] = {t.name: set() for t in TABLES}
         for table, rows in self.rows.items():
             spec = BY_NAME[table]
@@ -181,11 +182,11 @@ class _Writer:
                     wanted[row.data["link_entity"]].add(row.data["link_id"])
                 if table == "location" and row.data.get("organization_id"):
                     wanted["organization"].add(row.data["organization_id"])
-        found: dict[tuple[str, str], str] = {}
+        found: dict[tuple[str, str], set[str]] = {}
         for table, ids in wanted.items():
-            for key, where in q.existing_ids(self.conn, table,
+            for key, kinds in q.existing_ids(self.conn, table,
                                              [uuid.UUID(i) for i in ids]).items():
-                found[(table, str(key))] = where
+                found[(table, str(key))] = kinds
         return found
 
     def where(self, table: str, rid: str | None) -> str | None:
@@ -198,7 +199,8 @@ class _Writer:
             return "ours"
         if table == "taxonomy" and rid in self.taxonomies:
             return "ours"
-        return self.stored.get((table, rid))
+        kinds = self.stored.get((table, rid), set())
+        return "ours" if "ours" in kinds else "record" if "record" in kinds else None
 
     def _notes(self) -> dict[str, _Row]:
         notes: dict[str, _Row] = {}
@@ -214,6 +216,18 @@ class _Writer:
             if row.data.get("location_id") and row.data["address_type"] == "physical":
                 chosen.setdefault(row.data["location_id"], row)
         return chosen
+
+    def _standins(self) -> set[str]:
+        """Organizations an export made up for services without one (id derived from the
+        service's, same name): not imported, so the service stays without organization."""
+        out = set()
+        for svc in self.rows["service"].values():
+            org_id = svc.data.get("organization_id")
+            org = self.rows["organization"].get(org_id or "")
+            if (org is not None and org_id == profile.derived_id(svc.data["id"], "organization")
+                    and org.data["name"] == svc.data["name"]):
+                out.add(org_id)
+        return out
 
     def _kernen(self) -> set[str]:
         codes = {profile.kern_of_uri(r.data.get("uri")) for r in self.rows["service_area"].values()}
@@ -278,16 +292,19 @@ class _Writer:
               owners: dict[str, Any], insert_only: dict[str, Any] | None = None) -> str:
         """Upsert into our table, keep the extras beside it, retire a verbatim copy."""
         key = row.id
+        kept = self.stored.get((table, row.data["id"]), set())
         outcome = q.upsert(self.conn, q.OURS[table], key, values, insert_only)
+        changed: str | bool | None = False
         if extra:
             changed = q.put_record(self.conn, table, key, "extra", extra, owners)
-        else:
+        elif "extra" in kept:
             changed = q.drop_record(self.conn, table, key, "extra")
-        q.drop_record(self.conn, table, key, "record")
+        if "record" in kept:
+            q.drop_record(self.conn, table, key, "record")
         return outcome or ("updated" if changed else "unchanged")
 
     def _record(self, row: _Row, owners: dict[str, Any]) -> str:
-        if self.stored.get((row.table, row.data["id"])) == "ours":
+        if "ours" in self.stored.get((row.table, row.data["id"]), set()):
             raise RowError(f"{row.table} {row.data['id']} is in the registry, but this version "
                            "cannot be stored there")
         q.put_record(self.conn, row.table, row.id, "record", m.clean(row.table, row.data),
@@ -324,11 +341,16 @@ class _Writer:
         return self._record(row, {})
 
     def organization(self, row: _Row) -> str:
+        if row.data["id"] in self.standins:
+            self.placed[("organization", row.data["id"])] = "standin"
+            return "unchanged"  # an export's stand-in for a service without organization
         mapped = m.organization_in(row.data, self.features.get(row.data["id"], {}))
         return self._ours(row, "organization", mapped.values, mapped.extra,
                           {"organization_id": row.id})
 
     def service(self, row: _Row) -> str:
+        if row.data.get("organization_id") in self.standins:
+            del row.data["organization_id"]
         org = row.data.get("organization_id") if self.ref(row, "organization_id") else None
         self.ref(row, "program_id")
         note_row = self.notes.get(row.data["id"])
@@ -350,15 +372,26 @@ class _Writer:
             self.warn(row, placed)
             return self._record(row, {})
         point = place_points(self.conn, [(placed.lon, placed.lat)], 4326)[0]
+        kept = placed.extra.get("address", {})
+        if point.kern_code:  # in the Netherlands: provincie and country come from the kern
+            kept.pop("state_province", None)
+            kept.pop("country", None)
+        if not kept:
+            placed.extra.pop("address", None)
         values = {**placed.values, "kern_code": point.kern_code,
                   "pc4": m.pc4_of(placed.values["postal_code"]) or point.pc4}
         x, y = point.x, point.y
         now = q.location_now(self.conn, row.id)
+        if now is not None and address is None:
+            # No address given (HSDS has none without street, postcode and place): the stored
+            # address stays, as import never deletes.
+            for name in ("address", "postal_code", "city", "pc4"):
+                values.pop(name)
         if now is not None and _public_copy_of_private(values, now, point.kern_code):
             # A public export shows a private location at its kern point only; importing it
             # back must not overwrite the exact point and address an editor knows.
             for name in ("address", "postal_code", "city", "pc4", "precision"):
-                values.pop(name)
+                values.pop(name, None)
             x, y = now.x, now.y
         if now is None or q.point_moved(self.conn, row.id, x, y, SAME_POINT_M):
             values["geom"] = q.rd_point(x, y)

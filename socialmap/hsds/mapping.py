@@ -407,6 +407,8 @@ def location_in(row: Row, address: Row | None, features: Mapping[str, Any]
     if features.get("location_type") == "private":
         kind = "private"
     columns, kept = address_in(address)
+    if kept.get("id") == derived_id(row["id"], "address"):
+        del kept["id"]
     if kept:
         extra["address"] = kept
     precision = features.get("precision")

@@ -474,20 +474,21 @@ def orgless_services(conn: Connection, include_demo: bool) -> list[uuid.UUID]:
 
 # --- writing ----------------------------------------------------------------------------------
 
-def existing_ids(conn: Connection, resource: str, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Which of `ids` exist in our table of `resource` ('ours') or as a verbatim row."""
+def existing_ids(conn: Connection, resource: str, ids: Sequence[uuid.UUID]
+                 ) -> dict[uuid.UUID, set[str]]:
+    """Where each of `ids` is stored: 'ours' (our table), 'record', 'extra' (hsds_record)."""
     if not ids:
         return {}
-    found: dict[uuid.UUID, str] = {}
+    found: dict[uuid.UUID, set[str]] = {}
     table = OURS.get(resource)
     if table is not None:
         for rid in conn.execute(select(table.c.id).where(table.c.id == any_(uuids("ids", ids)))
                                 ).scalars():
-            found[rid] = "ours"
-    rows = conn.execute(select(R.c.id).where(R.c.kind == "record", R.c.resource == resource,
-                                             R.c.id == any_(uuids("ids", ids)))).scalars()
-    for rid in rows:
-        found.setdefault(rid, "record")
+            found.setdefault(rid, set()).add("ours")
+    rows = conn.execute(select(R.c.id, R.c.kind).where(R.c.resource == resource,
+                                                       R.c.id == any_(uuids("ids", ids))))
+    for rid, kind in rows:
+        found.setdefault(rid, set()).add(kind)
     return found
 
 
