@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from ..db import set_actor
-from ..models import Kern
 from ..queries import hsds as q
 from ..queries.registry import place_points
 from . import mapping as m
@@ -231,11 +230,7 @@ class _Writer:
 
     def _kernen(self) -> set[str]:
         codes = {profile.kern_of_uri(r.data.get("uri")) for r in self.rows["service_area"].values()}
-        codes.discard(None)
-        if not codes:
-            return set()
-        kern = Kern.__table__
-        return set(self.conn.execute(select(kern.c.code).where(kern.c.code.in_(codes))).scalars())
+        return q.known_kernen(self.conn, {c for c in codes if c})
 
     # --- running --------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from ..vocab import KINDS, LOCATION_TYPES, ORGANIZATION_FORMS, PRECISIONS
+from ..vocab import LOCATION_TYPES, ORGANIZATION_FORMS, PRECISIONS
 from . import profile
 from .profile import FEATURE, KIND_TERMS, Term, derived_id
 from .spec import BY_NAME, WEEKDAYS
@@ -498,7 +498,3 @@ def profile_features(attributes: Iterable[Row]) -> dict[str, dict[str, Any]]:
 
 def is_profile_attribute(row: Row) -> bool:
     return str(row.get("taxonomy_term_id")) in profile.TERMS_BY_ID
-
-
-def known_kind(kind: str) -> bool:
-    return kind in KINDS

@@ -565,6 +565,13 @@ def taken_pair(conn: Connection, table: Table, key: uuid.UUID, columns: dict[str
         *(table.c[k] == v for k, v in columns.items()), table.c.id != key)).scalar()
 
 
+def known_kernen(conn: Connection, codes: set[str]) -> set[str]:
+    """The codes among `codes` that are kernen."""
+    if not codes:
+        return set()
+    return set(conn.execute(select(K.c.code).where(K.c.code.in_(sorted(codes)))).scalars())
+
+
 def term_facets(conn: Connection) -> dict[uuid.UUID, str]:
     """Our taxonomy terms: id -> facet."""
     return {r.id: r.facet for r in conn.execute(
