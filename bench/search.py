@@ -99,7 +99,7 @@ def time_sql(engine: Any, case: Case, origins: list[tuple[str, float, float]],
                                   kern_code=code if case.mode == "kern" else None,
                                   limit=case.limit, filters=case.filters)
             t0 = time.perf_counter()
-            rows, _ = q.run_search(conn, query)
+            rows = q.run_search(conn, query).rows
             elapsed = (time.perf_counter() - t0) * 1000
             if i >= 20:
                 times.append(elapsed)

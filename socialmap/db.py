@@ -45,8 +45,9 @@ class Database:
             connect_args={
                 "connect_timeout": 5,
                 "application_name": "socialmap",
+                # Parallel workers cost more to start than our short statements take.
                 "options": f"-c statement_timeout={self.settings.statement_timeout_ms}"
-                           " -c timezone=Europe/Amsterdam",
+                           " -c timezone=Europe/Amsterdam -c max_parallel_workers_per_gather=0",
             },
         )
 

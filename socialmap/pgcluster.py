@@ -129,6 +129,7 @@ class Cluster:
                 "max_connections = 100\nshared_buffers = 512MB\nwork_mem = 16MB\n"
                 "maintenance_work_mem = 256MB\neffective_cache_size = 4GB\n"
                 "random_page_cost = 1.1\njit = off\nfsync = on\n"
+                "max_parallel_workers_per_gather = 0\n"
                 "timezone = 'Europe/Amsterdam'\nlog_timezone = 'UTC'\n"
             )
         return True

@@ -259,6 +259,25 @@ def test_paging_links_and_counts(client, registry) -> None:
     assert "prev" in {link["rel"] for link in second["links"]}
 
 
+def test_count_is_capped_but_paging_goes_on(client, registry, monkeypatch) -> None:
+    monkeypatch.setattr(q, "COUNT_CAP", 2)
+    body = search(client, kern=ORIGIN_KERN, mode="radius", radius=3000, limit=2)
+    assert "numberMatched" not in body and body["numberMatchedMoreThan"] == 2
+    assert "next" in {link["rel"] for link in body["links"]}
+    kern = search(client, kern=ORIGIN_KERN, mode="kern", limit=1)
+    assert "numberMatched" not in kern and kern["numberMatchedMoreThan"] == 2
+
+
+def test_kern_pages_run_from_located_into_serving(client, registry) -> None:
+    whole = search(client, kern=ORIGIN_KERN, mode="kern", limit=500)
+    matches = [f["properties"]["match"] for f in whole["features"]]
+    assert matches == sorted(matches)  # 'located' before 'serves'
+    paged = []
+    for offset in range(0, len(matches), 2):
+        paged += names(search(client, kern=ORIGIN_KERN, mode="kern", limit=2, offset=offset))
+    assert paged == names(whole)
+
+
 @pytest.mark.parametrize("params, field", [
     ({"kern": ORIGIN_KERN, "colour": "red"}, "colour"),
     ({"kern": ORIGIN_KERN, "radius": "0"}, "radius"),

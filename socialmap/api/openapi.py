@@ -117,7 +117,12 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "type": {"const": "FeatureCollection"},
             "features": _list({"$ref": "#/components/schemas/Hit"}),
-            "numberMatched": {"type": "integer", "description": "Absent for mode nearest."},
+            "numberMatched": {"type": "integer",
+                              "description": "Absent for mode nearest, and when there are "
+                                             "more than numberMatchedMoreThan."},
+            "numberMatchedMoreThan": {"type": "integer",
+                                      "description": "Given instead of numberMatched when "
+                                                     "more than this many match (200)."},
             "numberReturned": {"type": "integer"},
             "links": _list({"type": "object", "required": ["rel", "href"],
                             "properties": {"rel": {"type": "string"},

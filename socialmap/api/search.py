@@ -66,6 +66,8 @@ def feature_collection(result: svc.SearchResult, args: MultiDict[str, str]) -> d
     }
     if result.matched is not None:
         body["numberMatched"] = result.matched
+    elif result.more_than is not None:
+        body["numberMatchedMoreThan"] = result.more_than
     body["links"] = links
     body["search"] = {
         "mode": result.mode,

@@ -7,7 +7,7 @@ service_at_location; distances are in metres.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time
 from typing import Any, Literal
 
@@ -27,7 +27,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    union_all,
 )
 from sqlalchemy.sql import Subquery
 
@@ -60,6 +59,10 @@ Mode = Literal["radius", "nearest", "kern"]
 # A private location (a volunteer's home) is shown at its kern point and its distance is
 # rounded, so that neither reveals the address.
 PRIVATE_DISTANCE_STEP = 100.0
+# Counting every match of a dense radius costs index and heap visits per match (26,000 within
+# 3 km of central Amsterdam at 1M initiatives); beyond this many the total is reported as
+# "more than", which is all a person paging through a list needs.
+COUNT_CAP = 200
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ class SearchQuery:
     limit: int = 50
     offset: int = 0
     filters: Filters = field(default_factory=Filters)
+    # A kern search pages through what is located in the kern, then what serves it.
+    side: Literal["located", "serving"] = "located"
 
 
 def _origin() -> ColumnElement[Any]:
@@ -143,8 +148,9 @@ def _located(q: SearchQuery) -> tuple[Select[Any], list[ColumnElement[bool]]]:
     if q.mode == "radius":
         where.append(func.ST_DWithin(L.c.geom, origin, bindparam("radius", type_=Float)))
     elif q.mode == "kern":
-        kern_area = select(K.c.area).where(K.c.code == bindparam("kern")).scalar_subquery()
-        where.append(func.ST_Covers(kern_area, L.c.geom))
+        # location.kern_code is ST_Covers(kern.area, geom), derived on every write and on
+        # every geography reload; the btree on it beats testing a large polygon per point.
+        where.append(L.c.kern_code == bindparam("kern"))
     base = (
         select(
             SAL.c.id.label("sal_id"), S.c.id.label("service_id"), L.c.id.label("location_id"),
@@ -161,12 +167,11 @@ def _serving(q: SearchQuery) -> Select[Any]:
     """Services that serve the kern through their service area but are not located in it:
     one hit each, at their nearest location (or none)."""
     origin = _origin()
-    kern_area = select(K.c.area).where(K.c.code == bindparam("kern")).scalar_subquery()
     located_in_kern = (
         select(SAL.c.id).join(L, L.c.id == SAL.c.location_id)
-        .where(SAL.c.service_id == S.c.id, func.ST_Covers(kern_area, L.c.geom))
+        .where(SAL.c.service_id == S.c.id, L.c.kern_code == bindparam("kern"))
     )
-    return (
+    nearest_each = (
         select(
             SAL.c.id.label("sal_id"), S.c.id.label("service_id"), L.c.id.label("location_id"),
             func.ST_Distance(L.c.geom, origin).label("distance"),
@@ -181,31 +186,44 @@ def _serving(q: SearchQuery) -> Select[Any]:
                *filter_clauses(q.filters))
         .distinct(S.c.id)
         .order_by(S.c.id, func.ST_Distance(L.c.geom, origin).asc().nulls_last())
-    )
+    ).subquery("serving")
+    return select(nearest_each)
+
+
+def _capped_count(*sides: Select[Any]) -> ColumnElement[Any]:
+    """How many hits the sides have together, or -1 when one has more than COUNT_CAP."""
+    counts = [
+        select(func.count()).select_from(
+            side.with_only_columns(literal(1)).limit(COUNT_CAP + 1).subquery()
+        ).scalar_subquery()
+        for side in sides
+    ]
+    over = or_(*[c > COUNT_CAP for c in counts])
+    total = counts[0] if len(counts) == 1 else counts[0] + counts[1]
+    return select(case((over, -1), else_=total)).scalar_subquery()
 
 
 def _page(q: SearchQuery) -> tuple[Subquery, ColumnElement[Any]]:
-    """The requested page of hits (ids, distance, match) and the total number matched."""
-    located, where = _located(q)
-    if q.mode == "kern":
-        both = union_all(located, _serving(q)).subquery("hits")
-        page = (select(both).order_by(both.c.match, both.c.distance.asc().nulls_last(),
-                                      both.c.service_id)
-                .limit(bindparam("limit")).offset(bindparam("offset")))
-        total = select(func.count()).select_from(both).scalar_subquery()
-        return page.subquery("page"), total
+    """The requested page of hits (ids, distance, match) and the capped number matched."""
+    located, _where = _located(q)
     # Only the KNN operator in ORDER BY: any tie-breaker makes the planner give up the
     # index-ordered scan and sort every match instead.
-    page = (located.order_by(L.c.geom.op("<->")(_origin()))
-            .limit(bindparam("limit")).offset(bindparam("offset")))
+    knn = L.c.geom.op("<->")(_origin())
     if q.mode == "nearest":
-        # "The N nearest" has no bound to count within; counting every record that passes
-        # the filters would scan the registry, so nearest reports no total.
+        # "The N nearest" has no bound to count within, so nearest reports no total.
+        page = located.order_by(knn).limit(bindparam("limit")).offset(bindparam("offset"))
         return page.subquery("page"), null()
-    total = (select(func.count()).select_from(
-        SAL.join(S, S.c.id == SAL.c.service_id).join(L, L.c.id == SAL.c.location_id))
-        .where(*where).scalar_subquery())
-    return page.subquery("page"), total
+    if q.mode == "radius":
+        page = located.order_by(knn).limit(bindparam("limit")).offset(bindparam("offset"))
+        return page.subquery("page"), _capped_count(located)
+    serving = _serving(q)
+    if q.side == "located":
+        page = located.order_by(knn)
+    else:
+        hits = serving.subquery("serving_all")
+        page = select(hits).order_by(hits.c.distance.asc().nulls_last(), hits.c.service_id)
+    page = page.limit(bindparam("limit")).offset(bindparam("offset"))
+    return page.subquery("page"), _capped_count(located, serving)
 
 
 def _terms_of_page(page: Subquery) -> Any:
@@ -279,17 +297,42 @@ def bind_values(q: SearchQuery) -> dict[str, Any]:
     return values
 
 
-def run_search(conn: Connection, q: SearchQuery) -> tuple[list[Any], int | None]:
-    """The rows of the page and the number matched (None for nearest)."""
-    rows = conn.execute(search_statement(q), bind_values(q)).all()
+@dataclass(frozen=True)
+class Counted:
+    """The rows of a page and how many hits there are: exact, or more than COUNT_CAP."""
+
+    rows: list[Any]
+    matched: int | None
+    more_than: int | None = None
+
+
+def _count(conn: Connection, q: SearchQuery) -> int:
+    _rows, count = _page(q)
+    return int(conn.execute(select(count), bind_values(q)).scalar_one())
+
+
+def run_search(conn: Connection, q: SearchQuery) -> Counted:
+    """The page of hits and the number matched (None for nearest, or above the cap)."""
+    rows = list(conn.execute(search_statement(q), bind_values(q)).all())
     if q.mode == "nearest":
-        return rows, None
-    if rows:
-        return rows, int(rows[0].matched)
-    if q.offset == 0:
-        return [], 0
-    _page_rows, total = _page(q)
-    return [], int(conn.execute(select(total), bind_values(q)).scalar_one())
+        return Counted(rows, None)
+    total = int(rows[0].matched) if rows else _count(conn, q)
+    if q.mode == "kern" and len(rows) < q.limit:
+        # The located hits ran out on this page: fill it up with what serves the kern.
+        located_total = q.offset + len(rows) if rows else _located_total(conn, q)
+        serving = replace(q, side="serving", offset=max(0, q.offset - located_total),
+                          limit=q.limit - len(rows))
+        rows += conn.execute(search_statement(serving), bind_values(serving)).all()
+    if total < 0:
+        return Counted(rows, None, COUNT_CAP)
+    return Counted(rows, total)
+
+
+def _located_total(conn: Connection, q: SearchQuery) -> int:
+    """Exact number of hits located in the kern (only asked when paging past them)."""
+    located, _where = _located(q)
+    return int(conn.execute(select(func.count()).select_from(located.subquery()),
+                            bind_values(q)).scalar_one())
 
 
 def unknown_terms(conn: Connection, facet: str, codes: Sequence[str]) -> list[str]:

@@ -54,6 +54,7 @@ class SearchResult:
     kern_code: str | None
     hits: list[dict[str, Any]] = field(default_factory=list)
     matched: int | None = None
+    more_than: int | None = None
 
 
 def tsquery(text: str) -> str:
@@ -149,10 +150,11 @@ def search(s: Session, req: SearchRequest, settings: Settings,
     filters = build_filters(s, req, settings, now)
     query = q.SearchQuery(mode=mode, x=place.x, y=place.y, radius=radius, kern_code=kern_code,
                           limit=req.limit, offset=req.offset, filters=filters)
-    rows, matched = q.run_search(s.connection(), query)
-    hits = [hit_feature(row, now) for row in rows]
+    counted = q.run_search(s.connection(), query)
+    hits = [hit_feature(row, now) for row in counted.rows]
     return SearchResult(request=req, place=place, mode=mode, radius=radius,
-                        kern_code=kern_code, hits=hits, matched=matched)
+                        kern_code=kern_code, hits=hits, matched=counted.matched,
+                        more_than=counted.more_than)
 
 
 def hit_feature(row: Any, now: datetime, lang: str = "nl") -> dict[str, Any]:
