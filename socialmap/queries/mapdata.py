@@ -129,17 +129,17 @@ def _grid_where(cells: Cells, slices: Sequence[str],
 
 
 def grid_clusters(conn: Connection, cells: Cells, slices: Sequence[str],
-                  include_demo: bool) -> list[Any]:
+                  include_demo: bool) -> Sequence[Any]:
     """Clusters per cell of `cells`, rolled up from the grid's cells of that zoom or finer."""
     shift = max(cells.zoom, GRID_MIN_ZOOM) - cells.zoom
     gx, gy = G.c.cx.op(">>")(shift), G.c.cy.op(">>")(shift)
-    return list(conn.execute(
+    return conn.execute(
         select(gx.label("gx"), gy.label("gy"), func.sum(G.c.n).label("n"),
                (func.sum(G.c.sx) / func.sum(G.c.n)).label("x"),
                (func.sum(G.c.sy) / func.sum(G.c.n)).label("y"),
                func.min(G.c.minx).label("minx"), func.min(G.c.miny).label("miny"),
                func.max(G.c.maxx).label("maxx"), func.max(G.c.maxy).label("maxy"))
-        .where(*_grid_where(cells, slices, include_demo)).group_by(gx, gy)))
+        .where(*_grid_where(cells, slices, include_demo)).group_by(gx, gy)).all()
 
 
 def grid_total(conn: Connection, cells: Cells, slices: Sequence[str],
@@ -184,24 +184,24 @@ def shown_hits(f: Filters, box: tuple[float, float, float, float]) -> CompoundSe
 
 
 def live_points(conn: Connection, f: Filters, box: tuple[float, float, float, float],
-                limit: int) -> list[Any]:
+                limit: int) -> Sequence[Any]:
     """Up to `limit` hits in `box` with their shown RD point, in no particular order."""
     hit = shown_hits(f, box).subquery("hits")
-    return list(conn.execute(select(hit).limit(limit)))
+    return conn.execute(select(hit).limit(limit)).all()
 
 
-def live_clusters(conn: Connection, f: Filters, cells: Cells) -> list[Any]:
+def live_clusters(conn: Connection, f: Filters, cells: Cells) -> Sequence[Any]:
     """Clusters per cell of `cells`, counted from the registry with the search's filters."""
     hit = shown_hits(f, cells.box).subquery("hits")
     size = cell_size(cells.zoom)
     gx = func.floor(hit.c.x / size).cast(Integer)
     gy = func.floor(hit.c.y / size).cast(Integer)
-    return list(conn.execute(
+    return conn.execute(
         select(gx.label("gx"), gy.label("gy"), func.count().label("n"),
                func.avg(hit.c.x).label("x"), func.avg(hit.c.y).label("y"),
                func.min(hit.c.x).label("minx"), func.min(hit.c.y).label("miny"),
                func.max(hit.c.x).label("maxx"), func.max(hit.c.y).label("maxy"))
-        .group_by(gx, gy)))
+        .group_by(gx, gy)).all()
 
 
 def refresh_grid(conn: Connection, *, concurrently: bool = True) -> None:

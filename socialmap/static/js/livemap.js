@@ -62,14 +62,23 @@
     return out;
   }
 
-  // The view plus a margin, widened to whole 256-pixel tiles of the zoom (Web Mercator).
+  // The server's clusters are cells of about 64 pixels and it sends at most 1,000 of them:
+  // ask for no more area than that, or a dense region comes back in coarser cells.
+  var MAX_AREA = 1000 * 64 * 64;
+
+  // The view plus a margin, widened to whole 256-pixel tiles of the zoom (Web Mercator); the
+  // margin shrinks on large screens to keep within MAX_AREA.
   function fetchBounds(map, pad) {
     var zoom = map.getZoom();
     var size = map.getSize();
     var centre = map.project(map.getCenter(), zoom);
-    var half = L.point(size.x * (0.5 + pad), size.y * (0.5 + pad));
-    var min = centre.subtract(half).divideBy(256).floor().multiplyBy(256);
-    var max = centre.add(half).divideBy(256).ceil().multiplyBy(256);
+    var min, max;
+    for (;; pad = Math.max(0, pad - 0.05)) {
+      var half = L.point(size.x * (0.5 + pad), size.y * (0.5 + pad));
+      min = centre.subtract(half).divideBy(256).floor().multiplyBy(256);
+      max = centre.add(half).divideBy(256).ceil().multiplyBy(256);
+      if (pad === 0 || (max.x - min.x) * (max.y - min.y) <= MAX_AREA) break;
+    }
     return L.latLngBounds(map.unproject(L.point(min.x, max.y), zoom),
                           map.unproject(L.point(max.x, min.y), zoom));
   }
