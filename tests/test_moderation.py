@@ -299,3 +299,21 @@ def test_leudal_is_out_of_reach_for_a_stein_editor(desk: FlaskClient, conn: Conn
     assert conn.execute(text("SELECT assured_date FROM service WHERE id = :i"),
                         {"i": rec.id}).scalar_one() is None
     assert LEUDAL not in desk.get("/account").get_data(True)
+
+
+def test_approve_all_but_what_is_rejected(resident: FlaskClient, desk: FlaskClient,
+                                          conn: Connection) -> None:
+    propose(resident)
+    sid = submission_id(conn, "Eetpunt De Kei")
+    page = desk.get(f"/redactie/aanmelding/{sid}").get_data(True)
+    assert "Alles overnemen wat niet is afgewezen" in page
+    assert page.index("Naam van het initiatief") < page.index("Telefoonnummer")  # form order
+    resp = desk.post(f"/redactie/aanmelding/{sid}", data={
+        "csrf_token": CSRF, "all": "approved", "decision_phone": "rejected",
+        "reason_phone": "Privénummer"})
+    assert resp.status_code == 303
+    decisions = dict(conn.execute(text(
+        "SELECT field, decision FROM submission_field WHERE submission_id = :i"),
+        {"i": sid}).tuples().all())
+    assert decisions.pop("phone") == "rejected"
+    assert set(decisions.values()) == {"approved"}

@@ -10,10 +10,20 @@ from sqlalchemy import Connection, and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
 
-from ..models import Gemeente, Kern, Service, Submission, SubmissionField, User
+from ..models import (
+    Gemeente,
+    Kern,
+    Service,
+    Submission,
+    SubmissionField,
+    Taxonomy,
+    TaxonomyTerm,
+    User,
+)
 
 SUB, F, S = Submission.__table__, SubmissionField.__table__, Service.__table__
 G, U, K = Gemeente.__table__, User.__table__, Kern.__table__
+T, TX = TaxonomyTerm.__table__, Taxonomy.__table__
 
 
 def by_ref_hash(s: Session, ref_hash: str) -> Submission | None:
@@ -100,3 +110,10 @@ def kern_with_gemeente(conn: Connection, code: str) -> dict[str, str]:
                        .select_from(K.join(G, G.c.code == K.c.gemeente_code))
                        .where(K.c.code == code)).one()
     return dict(row._mapping)
+
+
+def term_names(conn: Connection, facet: str) -> dict[str, str]:
+    """Term code -> Dutch name, for one facet."""
+    rows = conn.execute(select(T.c.code, T.c.name).join(TX, TX.c.id == T.c.taxonomy_id)
+                        .where(TX.c.facet == facet))
+    return {code: name for code, name in rows}

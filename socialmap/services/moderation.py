@@ -31,7 +31,14 @@ from ..vocab import KINDS, STATUSES
 from . import auth
 from .auth import CurrentUser
 from .initiatives import get_initiative
-from .submissions import NEW_REQUIRED, Checker, FieldError, FieldErrors
+from .submissions import (
+    NEW_REQUIRED,
+    Checker,
+    FieldError,
+    FieldErrors,
+    in_form_order,
+    term_names,
+)
 
 EDIT_FIELDS: tuple[str, ...] = ("name", "alternate_name", "description", "kind", "status",
                                 "url", "email", "fees_description", "eligibility_description",
@@ -249,16 +256,13 @@ def review(s: Session, user: CurrentUser, submission_id: uuid.UUID) -> dict[str,
     sub = _submission(s, user, submission_id)
     conn = s.connection()
     svc = s.get(Service, sub.service_id, populate_existing=True) if sub.service_id else None
-    names = history_q.term_labels(conn)
-    ids = registry_q.term_ids(conn)
     fields = []
-    for f in sub.fields:
+    for f in in_form_order(sub.fields):
         now_value = getattr(svc, f.field, None) if (svc is not None and sub.kind == "change") \
             else None
         label = None
         if f.field in ("categories", "audiences"):
-            facet = "category" if f.field == "categories" else "audience"
-            label = [names.get(str(ids.get((facet, c))), c) for c in f.proposed]
+            label = term_names(s, f.field, f.proposed)
         fields.append({"field": f.field, "proposed": f.proposed, "label": label,
                        "at_suggestion": f.current, "now": now_value,
                        "moved": sub.kind == "change" and now_value != f.current,

@@ -340,6 +340,26 @@ def suggest_change(s: Session, service_id: uuid.UUID, form: Mapping[str, Any], c
                   submitter=(name, email, note))
 
 
+FIELD_ORDER: tuple[str, ...] = ("name", "kind", "status", "description", "categories",
+                                 "audiences", "location", "schedule_note",
+                                 "eligibility_description", "fees_description", "accessibility",
+                                 "url", "email", "phone")
+
+
+def in_form_order(fields: Any) -> list[Any]:
+    """Submission fields in the order the form asks them."""
+    return sorted(fields, key=lambda f: (FIELD_ORDER.index(f.field)
+                                         if f.field in FIELD_ORDER else len(FIELD_ORDER),
+                                         f.field))
+
+
+def term_names(s: Session, field: str, codes: list[str]) -> list[str]:
+    """The names of proposed category or audience codes (a code when unknown)."""
+    facet = "category" if field == "categories" else "audience"
+    names = q.term_names(s.connection(), facet)
+    return [names.get(c, c) for c in codes]
+
+
 def status(s: Session, ref: str) -> dict[str, Any]:
     """What the submitter may see of their submission: state, decisions and reasons."""
     if not ref or len(ref) > 64:
@@ -348,10 +368,12 @@ def status(s: Session, ref: str) -> dict[str, Any]:
     if sub is None:
         raise NotFound("no submission with this reference", "ref")
     fields = []
-    for f in sub.fields:
+    for f in in_form_order(sub.fields):
         proposed = f.proposed
         if f.field == "location" and isinstance(proposed, dict):
             proposed = public_location(proposed)
+        elif f.field in ("categories", "audiences"):
+            proposed = term_names(s, f.field, proposed)
         fields.append({"field": f.field, "proposed": proposed, "decision": f.decision,
                        "reason": f.reason})
     return {"kind": sub.kind, "status": sub.status, "created_at": sub.created_at,

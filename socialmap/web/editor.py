@@ -17,7 +17,7 @@ from ..services import moderation as svc
 from ..services.initiatives import parse_id
 from ..services.moderation import EditConflict
 from ..services.submissions import FieldErrors
-from ..vocab import KINDS, STATUSES
+from ..vocab import KINDS, PRECISIONS, STATUSES
 from .auth import current_user, protect, safe_next, signed_in
 from .contribute import (
     DECISION_LABELS,
@@ -46,6 +46,28 @@ ENTITY_LABELS: dict[str, Any] = {
     "schedule": lazy_gettext("openingstijd"), "contact": lazy_gettext("contactpersoon"),
     "phone": lazy_gettext("telefoon"), "service_archive": lazy_gettext("archief"),
     "hsds_record": lazy_gettext("HSDS-gegevens"), "organization": lazy_gettext("organisatie"),
+}
+# Column names of the registry as the history shows them (the form's labels come first).
+COLUMN_LABELS: dict[str, Any] = {
+    "assured_date": lazy_gettext("Laatst gecontroleerd"),
+    "assurer": lazy_gettext("Gecontroleerd door"), "source": lazy_gettext("Bron"),
+    "source_url": lazy_gettext("Webadres van de bron"),
+    "organization_id": lazy_gettext("Organisatie"), "is_demo": lazy_gettext("Voorbeeld"),
+    "location_type": lazy_gettext("Soort plek"), "precision": lazy_gettext("Nauwkeurigheid"),
+    "postal_code": lazy_gettext("Postcode"), "pc4": lazy_gettext("Postcodegebied"),
+    "city": lazy_gettext("Plaats"), "kern_code": lazy_gettext("Kern"),
+    "geom": lazy_gettext("Punt"), "title": lazy_gettext("Functie"),
+    "number": lazy_gettext("Nummer"), "is_private": lazy_gettext("Niet openbaar"),
+    "weekday": lazy_gettext("Dag"), "opens_at": lazy_gettext("Open vanaf"),
+    "closes_at": lazy_gettext("Open tot"), "valid_from": lazy_gettext("Geldig vanaf"),
+    "valid_to": lazy_gettext("Geldig tot"), "previous_status": lazy_gettext("Status ervoor"),
+    "reason": lazy_gettext("Reden"), "archived_by": lazy_gettext("Gearchiveerd door"),
+    "archived_at": lazy_gettext("Gearchiveerd op"), "term": lazy_gettext("Kenmerk"),
+    "location_id": lazy_gettext("Plek"), "contact_id": lazy_gettext("Contactpersoon"),
+    "taxonomy_term_id": lazy_gettext("Kenmerk"), "value": lazy_gettext("Waarde"),
+    "name": lazy_gettext("Naam"), "email": lazy_gettext("E-mail"),
+    "description": lazy_gettext("Beschrijving"), "address": lazy_gettext("Adres"),
+    "kind": lazy_gettext("Soort"), "status": lazy_gettext("Status"),
 }
 ACTION_LABELS: dict[str, Any] = {"create": lazy_gettext("nieuw"),
                                  "update": lazy_gettext("gewijzigd"),
@@ -76,6 +98,7 @@ def _labels() -> dict[str, Any]:
             "submission_status_labels": SUBMISSION_STATUS_LABELS,
             "decision_labels": DECISION_LABELS, "kinds": KINDS, "statuses": STATUSES,
             "source_labels": SOURCE_LABELS, "entity_labels": ENTITY_LABELS,
+            "column_labels": {**FIELD_LABELS, **COLUMN_LABELS}, "precisions": PRECISIONS,
             "action_labels": ACTION_LABELS}
 
 
@@ -104,7 +127,9 @@ def review(ident: str):  # noqa: ANN201
         return render_template("editor/review.html", sub=svc.review(s, user, submission_id),
                                errors={}, chosen={}, **_labels())
     data = svc.review(s, user, submission_id)
-    chosen = {f["field"]: (request.form.get(f"decision_{f['field']}", ""),
+    # 'Alles overnemen' approves every field the editor did not decide otherwise.
+    default = "approved" if request.form.get("all") == "approved" else ""
+    chosen = {f["field"]: (request.form.get(f"decision_{f['field']}", default),
                            request.form.get(f"reason_{f['field']}", ""))
               for f in data["fields"]}
     try:

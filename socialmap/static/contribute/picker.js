@@ -13,7 +13,11 @@
 
   var start = lat.value && lon.value ? [parseFloat(lat.value), parseFloat(lon.value)] : null;
   var map = L.map("picker-map", { keyboard: true }).setView(start || [52.2, 5.4], start ? 16 : 7);
-  L.tileLayer(box.dataset.tiles, { maxZoom: 19, attribution: box.dataset.attribution }).addTo(map);
+  if (box.dataset.tiles) {
+    L.tileLayer(box.dataset.tiles, { maxZoom: 19, attribution: box.dataset.attribution }).addTo(map);
+  } else {
+    map.getContainer().classList.add("no-tiles");  // no tile server configured
+  }
   var marker = null;
 
   function say(text) { status.textContent = text; }
