@@ -31,6 +31,10 @@ def _summary(result: SearchResult) -> str:
     """One sentence: how many, where, how far; announced to screen readers."""
     n = result.matched if result.matched is not None else len(result.hits)
     place = result.place.label
+    if result.more_than is not None:
+        where = (result.place.kern_name or place) if result.mode == "kern" else place
+        return _("Meer dan %(num)d initiatieven in of rond %(place)s; de dichtstbijzijnde eerst",
+                 num=result.more_than, place=where)
     if result.mode == "kern":
         kern = result.place.kern_name or place
         return ngettext("%(num)d initiatief in of voor %(kern)s",
