@@ -2,16 +2,13 @@
 that change one thing (a page, a place, print) while keeping the rest of the search."""
 from __future__ import annotations
 
-import builtins
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TypeVar
 from urllib.parse import urlencode
 
 from flask import url_for
 from werkzeug.datastructures import MultiDict
 
-from ..api.params import Params
+from ..api.params import Params, parse
 from ..api.search import read_search
 from ..errors import InvalidInput
 from ..services.search import SearchRequest
@@ -20,7 +17,6 @@ PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 RADII = (1_000, 2_000, 5_000, 10_000, 25_000)
 SITE_PARAMS = ("print",)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,13 +62,6 @@ class SearchForm:
         return self.url(offset=offset or None, drop=("print",))
 
 
-class _Params(Params):
-    # Params.list's default `item=str` is evaluated in the class body, where `str` is the
-    # method Params.str, so a bare p.list("category") fails; pass the builtin explicitly.
-    def list(self, name: str, item: Callable[[str], T] = builtins.str) -> tuple[T, ...]:
-        return super().list(name, item)
-
-
 def _read(p: Params) -> tuple[SearchRequest, bool]:
     req = read_search(p)
     return req, p.bool("print")
@@ -80,9 +69,7 @@ def _read(p: Params) -> tuple[SearchRequest, bool]:
 
 def read_form(args: MultiDict[str, str]) -> SearchForm:
     """Parse the query string strictly (unknown or malformed values are InvalidInput)."""
-    p = _Params(args)
-    req, printing = _read(p)
-    p.reject_unknown()
+    req, printing = parse(args, _read)
     if "limit" not in args:
         req = replace(req, limit=PAGE_SIZE)
     elif req.limit > MAX_PAGE_SIZE:
