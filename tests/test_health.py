@@ -64,3 +64,9 @@ def test_healthz_503_when_migration_pending(cluster) -> None:
         assert resp.get_json()["status"] == "migration_pending"
     finally:
         cluster.psql("DROP DATABASE IF EXISTS pending WITH (FORCE)")
+
+
+def test_control_characters_in_a_path_are_a_404(client) -> None:
+    for path in ("/api/v1/kernen/%00", "/kern/a%01b", "/api/v1/initiatives/%7F"):
+        resp = client.get(path)
+        assert resp.status_code == 404, path

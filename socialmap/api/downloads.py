@@ -69,7 +69,8 @@ class _Download:
         query = q.SearchQuery(mode=self.mode, x=self.place.x, y=self.place.y,
                               radius=self.radius, kern_code=self.kern, limit=limit,
                               offset=offset, filters=self.filters)
-        return q.run_search(self.s.connection(), query)
+        counted = q.run_search(self.s.connection(), query)
+        return counted.rows, counted.matched
 
     def rows(self) -> Iterator[dict[str, Any]]:
         """Hits as features with x and y (RD New) added, page by page."""

@@ -6,7 +6,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from ..errors import AppError, Unavailable
 
@@ -39,6 +39,13 @@ def render_error(err: AppError) -> tuple[Response | str, int]:
 
 
 def register(app: Flask) -> None:
+    @app.before_request
+    def _reject_control_characters() -> None:
+        # No route has a control character in its path, and PostgreSQL text cannot hold NUL:
+        # answer 404 here rather than let a path segment reach a query.
+        if any(ord(c) < 32 or ord(c) == 127 for c in request.path):
+            raise NotFound()
+
     @app.errorhandler(AppError)
     def _app_error(err: AppError):  # noqa: ANN202
         return render_error(err)
