@@ -159,6 +159,22 @@ def test_clusters_add_up_to_a_plain_count(client, conn, registry, nes, zoom, fil
         w, s, e, n = p["bbox"]
         assert p["cluster"] is True and p["count"] >= 1
         assert w - 1e-5 <= lon <= e + 1e-5 and s - 1e-5 <= lat <= n + 1e-5
+    if not filters:
+        # Every visible record in view lies in the bbox of a cluster.
+        boxes = [f["properties"]["bbox"] for f in body["features"]]
+        x0, y0, x1, y1 = view["bbox_rd"]
+        members = conn.execute(text(
+            "SELECT ST_X(ST_Transform(l.geom, 4326)), ST_Y(ST_Transform(l.geom, 4326)) "
+            "FROM service_at_location sal JOIN service s ON s.id = sal.service_id "
+            "JOIN location l ON l.id = sal.location_id "
+            "WHERE s.status IN ('active', 'temporarily closed') "
+            "AND l.location_type <> 'private' AND (:demo OR NOT s.is_demo) "
+            "AND ST_X(l.geom) >= :x0 AND ST_X(l.geom) < :x1 "
+            "AND ST_Y(l.geom) >= :y0 AND ST_Y(l.geom) < :y1"),
+            {"demo": demo, "x0": x0, "y0": y0, "x1": x1, "y1": y1}).all()
+        assert members
+        for lon, lat in members:
+            assert any(b[0] <= lon <= b[2] and b[1] <= lat <= b[3] for b in boxes), (lon, lat)
 
 
 def test_low_zoom_is_clusters_high_zoom_is_points(client, registry, nes) -> None:
@@ -193,9 +209,10 @@ def test_the_grid_and_the_live_count_agree(conn, registry, nes) -> None:
             for key, g in grid.items():
                 lv = live[key]
                 assert int(g.n) == int(lv.n)
-                assert math.isclose(g.x, lv.x, abs_tol=0.01)
-                assert math.isclose(g.y, lv.y, abs_tol=0.01)
-                assert (g.minx, g.miny, g.maxx, g.maxy) == (lv.minx, lv.miny, lv.maxx, lv.maxy)
+                assert math.isclose(g.lon, lv.lon, abs_tol=1e-9)
+                assert math.isclose(g.lat, lv.lat, abs_tol=1e-9)
+                assert (g.west, g.south, g.east, g.north) == (lv.west, lv.south, lv.east,
+                                                              lv.north)
 
 
 def test_what_the_grid_cannot_answer_is_counted_live() -> None:

@@ -5,7 +5,7 @@ CELL_AT_ZOOM_10 * 2**(10 - z) metres wide, about 64 screen pixels at 52 degrees 
 splits into exactly four cells of zoom z + 1. So the cells of any zoom are unions of the
 cells of a finer one, and counts roll up by integer shifts (cx >> k).
 
-`map_grid` (migration 0005) stores those cells for zooms GRID_MIN_ZOOM..GRID_MAX_ZOOM over
+`map_grid` (migrations 0005 and 0007) stores those cells for zooms GRID_MIN_ZOOM..GRID_MAX_ZOOM over
 the visible records, split by is_demo, in slices: ALL (every record) and, up to
 SLICE_MAX_ZOOM, one per kind ('kind:dorpshuis') and one per category or audience term
 ('category:vervoer'; a record counts under its terms and their parents, which is exactly what
@@ -50,8 +50,8 @@ G = table(
     "map_grid",
     column("z", SmallInteger), column("slice", Text),
     column("cx", Integer), column("cy", Integer), column("is_demo", Boolean),
-    column("n", Integer), column("sx", Float), column("sy", Float),
-    column("minx", Float), column("miny", Float), column("maxx", Float), column("maxy", Float),
+    column("n", Integer), column("slon", Float), column("slat", Float),
+    column("west", Float), column("south", Float), column("east", Float), column("north", Float),
 )
 
 
@@ -135,10 +135,10 @@ def grid_clusters(conn: Connection, cells: Cells, slices: Sequence[str],
     gx, gy = G.c.cx.op(">>")(shift), G.c.cy.op(">>")(shift)
     return conn.execute(
         select(gx.label("gx"), gy.label("gy"), func.sum(G.c.n).label("n"),
-               (func.sum(G.c.sx) / func.sum(G.c.n)).label("x"),
-               (func.sum(G.c.sy) / func.sum(G.c.n)).label("y"),
-               func.min(G.c.minx).label("minx"), func.min(G.c.miny).label("miny"),
-               func.max(G.c.maxx).label("maxx"), func.max(G.c.maxy).label("maxy"))
+               (func.sum(G.c.slon) / func.sum(G.c.n)).label("lon"),
+               (func.sum(G.c.slat) / func.sum(G.c.n)).label("lat"),
+               func.min(G.c.west).label("west"), func.min(G.c.south).label("south"),
+               func.max(G.c.east).label("east"), func.max(G.c.north).label("north"))
         .where(*_grid_where(cells, slices, include_demo)).group_by(gx, gy)).all()
 
 
@@ -157,8 +157,14 @@ def _in_box(x: ColumnElement[Any], y: ColumnElement[Any], geom: ColumnElement[An
     return [geom.op("&&")(envelope), x < box[2], y < box[3]]
 
 
+def _lonlat(point: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+    wgs84 = func.ST_Transform(point, 4326)
+    return [func.ST_X(wgs84).label("lon"), func.ST_Y(wgs84).label("lat")]
+
+
 def shown_hits(f: Filters, box: tuple[float, float, float, float]) -> CompoundSelect:
-    """Visible hits (one per service_at_location) that pass the filters, shown inside `box`.
+    """Visible hits (one per service_at_location) that pass the filters, shown inside `box`,
+    with their shown point in RD (x, y) and WGS84 (lon, lat).
 
     A private location is shown at its kern's point, so it is also selected by that point:
     selecting by its own point would let a small box reveal the address.
@@ -168,7 +174,7 @@ def shown_hits(f: Filters, box: tuple[float, float, float, float]) -> CompoundSe
     lx, ly = func.ST_X(L.c.geom), func.ST_Y(L.c.geom)
     exact = (
         select(SAL.c.id.label("sal_id"), S.c.id.label("service_id"), S.c.name, S.c.kind,
-               lx.label("x"), ly.label("y"))
+               lx.label("x"), ly.label("y"), *_lonlat(L.c.geom))
         .select_from(joined)
         .where(*_in_box(lx, ly, L.c.geom, box),
                or_(L.c.location_type != "private", L.c.kern_code.is_(None)), *where)
@@ -176,7 +182,7 @@ def shown_hits(f: Filters, box: tuple[float, float, float, float]) -> CompoundSe
     kx, ky = func.ST_X(K.c.point), func.ST_Y(K.c.point)
     at_kern = (
         select(SAL.c.id.label("sal_id"), S.c.id.label("service_id"), S.c.name, S.c.kind,
-               kx.label("x"), ky.label("y"))
+               kx.label("x"), ky.label("y"), *_lonlat(K.c.point))
         .select_from(joined.join(K, K.c.code == L.c.kern_code))
         .where(*_in_box(kx, ky, K.c.point, box), L.c.location_type == "private", *where)
     )
@@ -185,7 +191,7 @@ def shown_hits(f: Filters, box: tuple[float, float, float, float]) -> CompoundSe
 
 def live_points(conn: Connection, f: Filters, box: tuple[float, float, float, float],
                 limit: int) -> Sequence[Any]:
-    """Up to `limit` hits in `box` with their shown RD point, in no particular order."""
+    """Up to `limit` hits in `box` with their shown point, in no particular order."""
     hit = shown_hits(f, box).subquery("hits")
     return conn.execute(select(hit).limit(limit)).all()
 
@@ -198,9 +204,9 @@ def live_clusters(conn: Connection, f: Filters, cells: Cells) -> Sequence[Any]:
     gy = func.floor(hit.c.y / size).cast(Integer)
     return conn.execute(
         select(gx.label("gx"), gy.label("gy"), func.count().label("n"),
-               func.avg(hit.c.x).label("x"), func.avg(hit.c.y).label("y"),
-               func.min(hit.c.x).label("minx"), func.min(hit.c.y).label("miny"),
-               func.max(hit.c.x).label("maxx"), func.max(hit.c.y).label("maxy"))
+               func.avg(hit.c.lon).label("lon"), func.avg(hit.c.lat).label("lat"),
+               func.min(hit.c.lon).label("west"), func.min(hit.c.lat).label("south"),
+               func.max(hit.c.lon).label("east"), func.max(hit.c.lat).label("north"))
         .group_by(gx, gy)).all()
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -30,7 +29,6 @@ MAX_CELLS = 4096
 LIVE_POINTS_BUDGET = 5_000
 LIVE_CLUSTER_BUDGET = 20_000
 MAX_AGE = 60
-BBOX_MARGIN = 0.03
 
 BBox = tuple[float, float, float, float]
 
@@ -136,46 +134,32 @@ def _few_points(conn: Connection, filters: Filters, slices: tuple[str, ...] | No
 
 def point_features(rows: Sequence[Any]) -> list[dict[str, Any]]:
     """Hits as GeoJSON points (lon/lat) with what a marker and its popup need."""
-    if not rows:
-        return []
-    lons, lats = _transformer(RD_NEW, WGS84).transform(array("d", (r.x for r in rows)),
-                                                       array("d", (r.y for r in rows)))
     return [
         {"type": "Feature", "id": str(r.sal_id),
-         "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
+         "geometry": {"type": "Point", "coordinates": [round(r.lon, 6), round(r.lat, 6)]},
          "properties": {"cluster": False, "service_id": str(r.service_id), "name": r.name,
                         "kind": r.kind}}
-        for r, lon, lat in zip(rows, lons, lats, strict=True)
+        for r in rows
     ]
 
 
 def cluster_features(rows: Sequence[Any], zoom: int) -> list[dict[str, Any]]:
     """Cells as GeoJSON points at their members' centroid, with count and members' bbox."""
-    if not rows:
-        return []
-    k = len(rows)
-    _gx, _gy, _n, x, y, minx, miny, maxx, maxy = zip(*rows, strict=True)
-    # Three points per cluster (centroid, south-west and north-east corners): the transform
-    # is most of the cost of an answer.
-    lons, lats = _transformer(RD_NEW, WGS84).transform(array("d", x + minx + maxx),
-                                                       array("d", y + miny + maxy))
-    features = []
-    for i, r in enumerate(rows):
-        w, e, s, n = lons[k + i], lons[2 * k + i], lats[k + i], lats[2 * k + i]
-        # RD's grid north turns up to 1.6 degrees from true north in the Netherlands: a box
-        # 3% larger each way holds the corners that were not transformed.
-        dx, dy = (e - w) * BBOX_MARGIN, (n - s) * BBOX_MARGIN
-        features.append({
-            "type": "Feature", "id": f"{zoom}/{r.gx}/{r.gy}",
-            "geometry": {"type": "Point",
-                         "coordinates": [round(lons[i], 5), round(lats[i], 5)]},
-            "properties": {
-                "cluster": True, "count": int(r.n),
-                "bbox": [round(w - dx, 5), round(s - dy, 5), round(e + dx, 5),
-                         round(n + dy, 5)],
-            },
-        })
-    return features
+    return [
+        {"type": "Feature", "id": f"{zoom}/{r.gx}/{r.gy}",
+         "geometry": {"type": "Point", "coordinates": [round(r.lon, 5), round(r.lat, 5)]},
+         "properties": {"cluster": True, "count": int(r.n),
+                        "bbox": [_down(r.west), _down(r.south), _up(r.east), _up(r.north)]}}
+        for r in rows
+    ]
+
+
+def _down(degrees: float) -> float:
+    return math.floor(degrees * 1e5) / 1e5
+
+
+def _up(degrees: float) -> float:
+    return math.ceil(degrees * 1e5) / 1e5
 
 
 def _collection(features: list[dict[str, Any]], matched: int | None, zoom: int, kind: str,
