@@ -17,7 +17,7 @@ from ..services.submissions import purge_expired
 
 @click.group("users", cls=AppGroup, help="Staff accounts: admins, editors and area teams.")
 def group() -> None:
-    pass
+    """Staff accounts."""
 
 
 def _password(password_file: Path | None) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, text, update
+from sqlalchemy import Connection, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -25,14 +25,12 @@ SAL, SA = ServiceAtLocation.__table__, ServiceArea.__table__
 
 
 def user_by_email(s: Session, email: str) -> User | None:
+    """The account with this e-mail address (any case), or None."""
     return s.scalars(select(User).where(User.email == email.strip().lower())).first()
 
 
-def user_by_id(s: Session, user_id: uuid.UUID) -> User | None:
-    return s.get(User, user_id)
-
-
 def all_users(s: Session) -> Sequence[User]:
+    """Every account, by role and e-mail."""
     return s.scalars(select(User).order_by(User.role, User.email)).all()
 
 
@@ -43,6 +41,7 @@ def unknown_gemeenten(conn: Connection, codes: Sequence[str]) -> list[str]:
 
 
 def gemeente_names(conn: Connection, codes: Sequence[str]) -> dict[str, str]:
+    """CBS code -> name of these gemeenten."""
     rows = conn.execute(select(G.c.code, G.c.name).where(G.c.code.in_(codes)))
     return {code: name for code, name in rows}
 
@@ -66,6 +65,7 @@ def session_with_user(s: Session, token_hash: str, now: datetime
 
 
 def delete_session(s: Session, token_hash: str) -> None:
+    """End one session."""
     s.execute(delete(UserSession).where(UserSession.token_hash == token_hash))
 
 
@@ -78,10 +78,12 @@ def delete_user_sessions(s: Session, user_id: uuid.UUID, keep: str | None = None
 
 
 def purge_sessions(s: Session, now: datetime) -> int:
+    """Delete expired sessions; returns how many."""
     return s.execute(delete(UserSession).where(UserSession.expires_at <= now)).rowcount
 
 
 def touch_session(s: Session, token_hash: str, now: datetime, expires_at: datetime) -> None:
+    """Record activity and move the idle expiry."""
     s.execute(update(UserSession).where(UserSession.token_hash == token_hash)
               .values(last_seen_at=now, expires_at=expires_at))
 
@@ -126,6 +128,7 @@ def tokens_left(conn: Connection, key: str, capacity: float, rate: float,
 
 
 def reset_bucket(conn: Connection, key: str) -> None:
+    """Forget a bucket (it is full again)."""
     conn.execute(text("DELETE FROM rate_bucket WHERE key = :key"), {"key": key})
 
 
@@ -155,7 +158,3 @@ def services_in_gemeenten(codes: Sequence[str]) -> Any:
     serves = (select(SA.c.service_id).select_from(SA.join(K, K.c.code == SA.c.kern_code))
               .where(K.c.gemeente_code.in_(codes)))
     return at.union(serves)
-
-
-def count_users(s: Session) -> int:
-    return s.scalar(select(func.count()).select_from(User)) or 0

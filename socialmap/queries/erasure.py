@@ -29,8 +29,7 @@ def _digits(column: str) -> str:
 
 
 def matching_rows(conn: Connection, term: str, digits: str | None) -> list[Any]:
-    """(table, id, column, value) of every registry or submission column that holds the term:
-    the same text (any case), or for a phone number the same digits."""
+    """(table, id, column, value) of columns holding the term: same text, or same digits."""
     parts = []
     for table, columns in PERSONAL_COLUMNS:
         for column in columns:
@@ -60,8 +59,7 @@ def _like(term: str) -> str:
 
 def json_rows(conn: Connection, needles: Sequence[str], digits: Sequence[str] = ()
               ) -> list[Any]:
-    """(table, key, column, value) of JSON values that may hold a needle: its text (any case),
-    or for a phone number its digits in any formatting. A superset: the caller decides."""
+    """(table, key, column, value) of JSON values that may hold a needle (a superset)."""
     if not needles:
         return []
     cond = "{c}::text ILIKE ANY(:likes)"
@@ -88,6 +86,7 @@ def set_json(conn: Connection, table: str, key: str, column: str, value: Any) ->
 
 
 def delete_rows(conn: Connection, table: str, ids: Sequence[str]) -> int:
+    """Delete contacts or phones by id."""
     if not ids:
         return 0
     assert table in ("contact", "phone")
@@ -96,6 +95,7 @@ def delete_rows(conn: Connection, table: str, ids: Sequence[str]) -> int:
 
 
 def clear_column(conn: Connection, table: str, row_id: str, column: str) -> None:
+    """Set one personal column of one row to NULL."""
     assert (table, column) in {(t, c) for t, cs in PERSONAL_COLUMNS for c in cs}
     key = "id = CAST(:id AS uuid)"
     conn.execute(text(f"UPDATE {table} SET {column} = NULL WHERE {key}"), {"id": row_id})
@@ -106,12 +106,6 @@ def move_to_kern_point(conn: Connection, location_id: str) -> None:
     conn.execute(text(
         "UPDATE location l SET geom = k.point, precision = 'kern' FROM kern k "
         "WHERE l.id = CAST(:id AS uuid) AND k.code = l.kern_code"), {"id": location_id})
-
-
-def contact_of_phones(conn: Connection, ids: Sequence[str]) -> list[str]:
-    return [str(r) for r in conn.execute(text(
-        "SELECT DISTINCT contact_id FROM phone WHERE id = ANY(CAST(:ids AS uuid[])) "
-        "AND contact_id IS NOT NULL"), {"ids": list(ids)}).scalars()]
 
 
 def service_of(conn: Connection, table: str, row_id: str) -> uuid.UUID | None:

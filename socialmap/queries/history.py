@@ -82,6 +82,7 @@ def term_labels(conn: Connection) -> dict[str, str]:
 
 
 def archive_row(conn: Connection, service_id: uuid.UUID) -> Any | None:
+    """The archive row of a service, or None when it is not archived."""
     return conn.execute(select(AR).where(AR.c.service_id == service_id)).first()
 
 
@@ -92,8 +93,7 @@ def archive_entity(s: Session, service_id: uuid.UUID) -> ServiceArchive | None:
 
 def unverified(conn: Connection, gemeenten: Sequence[str] | None, before: date,
                limit: int = 500) -> list[Any]:
-    """Visible, real records not verified since `before`, never-verified first; only these
-    gemeenten unless None (admin)."""
+    """Visible real records not verified since `before`, never-verified first; scoped."""
     stmt = (
         select(S.c.id, S.c.name, S.c.kind, S.c.status, S.c.assured_date, S.c.assurer,
                S.c.last_modified, S.c.version)
@@ -108,6 +108,7 @@ def unverified(conn: Connection, gemeenten: Sequence[str] | None, before: date,
 
 
 def count_unverified(conn: Connection, gemeenten: Sequence[str] | None, before: date) -> int:
+    """How many records `unverified` would list without its limit."""
     stmt = (select(func.count()).select_from(S)
             .where(S.c.status.in_(VISIBLE_STATUSES), ~S.c.is_demo,
                    (S.c.assured_date.is_(None)) | (S.c.assured_date < before)))

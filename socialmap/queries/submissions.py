@@ -27,10 +27,12 @@ T, TX = TaxonomyTerm.__table__, Taxonomy.__table__
 
 
 def by_ref_hash(s: Session, ref_hash: str) -> Submission | None:
+    """The submission whose reference has this SHA-256."""
     return s.scalars(select(Submission).where(Submission.ref_hash == ref_hash)).first()
 
 
 def by_id(s: Session, submission_id: uuid.UUID, lock: bool = False) -> Submission | None:
+    """A submission by id, row-locked when `lock`."""
     stmt = select(Submission).where(Submission.id == submission_id)
     if lock:
         stmt = stmt.with_for_update()

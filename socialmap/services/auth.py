@@ -41,16 +41,21 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class Unauthorized(AppError):
+    """Not signed in (or not far enough)."""
+
     status = 401
     code = "unauthorized"
 
 
 class TooManyRequests(AppError):
+    """A rate limit or login throttle said no."""
+
     status = 429
     code = "too_many_requests"
 
 
 def utcnow() -> datetime:
+    """Now, timezone-aware."""
     return datetime.now(UTC)
 
 
@@ -80,6 +85,7 @@ def check_password_rules(password: str, email: str = "") -> None:
 
 
 def hash_password(password: str, cheap: bool = False) -> str:
+    """An argon2id hash of the password."""
     return _HASHERS[cheap].hash(password)
 
 
@@ -110,6 +116,7 @@ def take(s: Session, secret: str, scope: str, material: str, limit: tuple[float,
 
 def has_tokens(s: Session, secret: str, scope: str, material: str,
                limit: tuple[float, float], now: datetime) -> bool:
+    """True when the bucket of (scope, material) holds at least one token."""
     capacity, rate = limit
     return q.tokens_left(s.connection(), bucket_key(secret, scope, material), capacity, rate,
                          now) >= 1
@@ -131,6 +138,7 @@ class CurrentUser:
 
     @property
     def is_admin(self) -> bool:
+        """True for an admin."""
         return self.role == "admin"
 
     @property
@@ -140,10 +148,12 @@ class CurrentUser:
 
     @property
     def may_moderate(self) -> bool:
+        """True for an admin or editor who passed the second factor."""
         return self.role in MODERATOR_ROLES and not self.needs_second_factor
 
     @property
     def sees_private(self) -> bool:
+        """True for staff who may see private contacts (within their scope)."""
         return self.role in PRIVATE_DATA_ROLES and not self.needs_second_factor
 
     @property
@@ -164,6 +174,7 @@ def _current(user: User, sess: UserSession) -> CurrentUser:
 
 
 def token_hash(token: str) -> str:
+    """SHA-256 of a session token, as stored."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -387,6 +398,7 @@ def require_moderator(user: CurrentUser | None) -> CurrentUser:
 
 
 def require_admin(user: CurrentUser | None) -> CurrentUser:
+    """The user when they are an admin with the second factor passed."""
     user = require_moderator(user)
     if not user.is_admin:
         raise Forbidden("only admins may do this")

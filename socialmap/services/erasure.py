@@ -43,6 +43,7 @@ class Needles:
         return False
 
     def texts(self) -> list[str]:
+        """Every needle as text, for the database's first, rough filter."""
         return sorted(self.exact | self.fragments | self.digits)
 
 

@@ -99,8 +99,7 @@ def history(s: Session, user: CurrentUser, service_id: uuid.UUID) -> dict[str, A
 
 def values_after(s: Session, service_id: uuid.UUID, last_id: int,
                  current: dict[str, Any]) -> dict[str, Any]:
-    """The editable fields as they were right after change `last_id`: today's values with
-    every later update undone, newest first."""
+    """The editable fields right after change `last_id`: later updates undone, newest first."""
     values = dict(current)
     for r in q.service_updates_after(s.connection(), service_id, last_id):
         if r.field in values:
@@ -110,9 +109,7 @@ def values_after(s: Session, service_id: uuid.UUID, last_id: int,
 
 def restore(s: Session, user: CurrentUser, service_id: uuid.UUID, upto: int,
             version: int | None, mark: int) -> list[str]:
-    """Put the initiative's fields back as they were right after change `upto` (the last change
-    of a version), as a new, logged change; returns the fields that changed. An archived record
-    keeps its status."""
+    """Put the fields back as they were right after change `upto`, as a new logged change."""
     auth.require_service_scope(s, user, service_id)
     if not q.change_belongs(s.connection(), service_id, upto):
         raise InvalidInput("this version does not belong to the initiative", "upto")

@@ -61,6 +61,7 @@ class EditConflict(Conflict):
 
 
 def today() -> date:
+    """Today in the Netherlands."""
     return now_local().date()
 
 

@@ -86,6 +86,7 @@ def clean_text(value: Any) -> str:
 
 
 def ref_hash(ref: str) -> str:
+    """SHA-256 of a reference, as stored."""
     return hashlib.sha256(ref.encode()).hexdigest()
 
 
@@ -103,6 +104,7 @@ class Checker:
         self.errors: dict[str, FieldError] = {}
 
     def text(self, name: str, required: bool = False) -> str | None:
+        """Clean text within the field's length limits."""
         value = clean_text(self.form.get(name))
         low, high = TEXT_LIMITS[name]
         if not value:
@@ -116,6 +118,7 @@ class Checker:
         return value
 
     def choice(self, name: str, options: Any, required: bool = False) -> str | None:
+        """One of the options."""
         value = clean_text(self.form.get(name))
         if not value:
             if required:
@@ -126,6 +129,7 @@ class Checker:
         return value
 
     def email(self, name: str) -> str | None:
+        """An e-mail address, lower case."""
         value = clean_text(self.form.get(name)).lower()
         if not value:
             return None
@@ -134,6 +138,7 @@ class Checker:
         return value
 
     def url(self, name: str) -> str | None:
+        """An http(s) web address; 'www.x.nl' gets https:// in front."""
         value = clean_text(self.form.get(name))
         if not value:
             return None
@@ -146,6 +151,7 @@ class Checker:
         return value
 
     def phone(self, name: str) -> str | None:
+        """A phone number of 10 to 13 digits, as typed."""
         value = clean_text(self.form.get(name))
         if not value:
             return None
@@ -155,6 +161,7 @@ class Checker:
         return value
 
     def terms(self, name: str, known: set[str]) -> list[str]:
+        """Known taxonomy codes, at most ten."""
         raw = self.form.get(name) or []
         codes = sorted({clean_text(c) for c in (raw if isinstance(raw, list) else [raw]) if c})
         if any(c not in known for c in codes) or len(codes) > 10:

@@ -63,8 +63,7 @@ def current_user() -> CurrentUser | None:
 
 
 def client_id() -> str:
-    """The client's address (behind SOCIALMAP_PROXY_HOPS trusted proxies): only ever used as
-    HMAC input for rate limits, never stored."""
+    """The client's address (behind SOCIALMAP_PROXY_HOPS proxies); HMAC input only, not kept."""
     hops = current_app.config.get("SOCIALMAP_PROXY_HOPS", 0)
     if hops:
         forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",")
@@ -163,8 +162,7 @@ def content_security_policy() -> str:
 # --- the app hooks -------------------------------------------------------------------------
 
 def init_app(app: Flask) -> None:
-    """Session cookie settings, body limit, the user and CSRF token in templates, base headers
-    on every response; and the blueprints of accounts, submissions and the editors."""
+    """Cookies, body limit, template globals, base headers, and the three blueprints."""
     secure = _env_bool("SOCIALMAP_COOKIE_SECURE", True)
     app.config.update(
         SESSION_COOKIE_SECURE=secure,
@@ -229,6 +227,7 @@ def _start_session(token: str) -> None:
 
 @bp.route("/inloggen", methods=["GET", "POST"])
 def login():  # noqa: ANN201
+    """Sign in with e-mail and password (throttled)."""
     next_url = safe_next(request.values.get("next"))
     user = current_user()
     if user is not None and request.method == "GET":
@@ -257,6 +256,7 @@ def _token_or_login() -> str | Response:
 
 @bp.route("/inloggen/code", methods=["GET", "POST"])
 def second_factor():  # noqa: ANN201
+    """The TOTP step of signing in."""
     token = _token_or_login()
     if isinstance(token, Response):
         return token
@@ -277,6 +277,7 @@ def second_factor():  # noqa: ANN201
 
 @bp.route("/account/tweestaps", methods=["GET", "POST"])
 def enrol():  # noqa: ANN201
+    """Set up TOTP: the secret as text and as otpauth URI, confirmed by a first code."""
     token = _token_or_login()
     if isinstance(token, Response):
         return token
@@ -302,6 +303,7 @@ def enrol():  # noqa: ANN201
 
 @bp.post("/uitloggen")
 def logout():  # noqa: ANN201
+    """End the session on the server and in the browser."""
     svc.logout(db.session(), session.get(SESSION_KEY))
     session.clear()
     g.current_user = None
@@ -311,6 +313,7 @@ def logout():  # noqa: ANN201
 @bp.route("/account", methods=["GET", "POST"])
 @signed_in
 def account():  # noqa: ANN201
+    """Role, gemeenten and second factor of the signed-in user; change the password."""
     user = current_user()
     assert user is not None
     names = svc.gemeente_names(db.session(), user.gemeenten)

@@ -99,6 +99,7 @@ def message(error: FieldError) -> str:
 
 
 def field_messages(err: FieldErrors) -> dict[str, str]:
+    """Field name -> Dutch sentence."""
     return {name: message(e) for name, e in err.errors.items()}
 
 
