@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from socialmap import create_app, migrate
@@ -75,6 +75,10 @@ def build_test_database(engine: Engine) -> None:
         load_geography(conn, GEODATA)
     with Session(engine) as s, s.begin():
         seed(s, PROJECT_ROOT / "data" / "initiatives.geojson", echo=lambda _line: None)
+    with engine.connect() as conn:
+        # Plans as in production: statistics of what was just loaded.
+        conn.execute(text("ANALYZE"))
+        conn.commit()
 
 
 @pytest.fixture(scope="session")
