@@ -542,6 +542,17 @@ def test_page_shows_map_legend_and_table(client, kernen, registry) -> None:
     assert f"{kernen['Hollum'].inhabitants_75plus} mensen van 75 jaar en ouder" in html
 
 
+def test_page_demo_checkbox_after_hidden_field(client, kernen, registry) -> None:
+    def hollum_row(*demo: str) -> str:
+        html = client.get("/gaps", query_string=[("area", GEMEENTE), ("category", "ontmoeting"),
+                                                 *(("demo", d) for d in demo)]).get_data(
+            as_text=True)
+        return html.split(">Hollum</a></th>")[1].split("</tr>")[0]
+
+    assert "Witte vlek" in hollum_row("false")
+    assert "Witte vlek" not in hollum_row("false", "true")  # ticked: the demo counts
+
+
 def test_page_without_choice_shows_the_form(client) -> None:
     resp = client.get("/gaps")
     assert resp.status_code == 200

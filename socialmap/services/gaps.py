@@ -358,12 +358,12 @@ def check_options(req: GapRequest) -> None:
                            "months", "verified_within")
 
 
-def query_options(req: GapRequest, settings: Settings, today: date,
-                  exclude: uuid.UUID | None = None) -> q.Options:
+def query_options(req: GapRequest, settings: Settings, today: date) -> q.Options:
+    """Which initiatives count: demo by request and setting, verified since N months ago."""
     include_demo = settings.show_demo if req.demo is None else (req.demo and settings.show_demo)
     since = (months_before(today, req.verified_within)
              if req.verified_within is not None else None)
-    return q.Options(verified_since=since, include_demo=include_demo, exclude_service=exclude)
+    return q.Options(verified_since=since, include_demo=include_demo)
 
 
 def _scope(area: Area) -> q.Scope:

@@ -62,10 +62,13 @@ class GapForm:
 
 def read_form(args: Any) -> GapForm:
     """The page's parameters; unknown names and bad values become Dutch messages."""
+    # The form sends demo=false from a hidden field and demo=true after it when ticked.
+    demos = args.getlist("demo")
+    demo_raw = (demos[-1] if demos else "true").strip().lower()
     form = GapForm(area=(args.get("area") or "").strip().upper(),
                    category=(args.get("category") or DEFAULT_CATEGORY).strip(),
                    verified_within=(args.get("verified_within") or "").strip(),
-                   demo=(args.get("demo") or "true").strip().lower() in ("1", "true", "ja", "on"))
+                   demo=demo_raw in ("1", "true", "ja", "on"))
     for name in args:
         if name not in ("area", "category", "verified_within", "demo"):
             form.errors[name] = (f"De link bevat een onderdeel dat we niet kennen ({name}). "
@@ -74,7 +77,6 @@ def read_form(args: Any) -> GapForm:
         form.errors["area"] = MESSAGES["area"]
     if form.verified_within and not form.verified_within.isdigit():
         form.errors["verified_within"] = MESSAGES["verified_within"]
-    demo_raw = (args.get("demo") or "true").strip().lower()
     if demo_raw not in ("1", "0", "true", "false", "ja", "nee", "on", "off"):
         form.errors["demo"] = MESSAGES["demo"]
     return form
