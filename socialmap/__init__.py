@@ -14,6 +14,7 @@ def create_app(config: Settings | dict[str, Any] | None = None,
                bind: Connection | None = None) -> Flask:
     """Build the Flask app; `bind` lets tests run every request inside their own transaction."""
     settings = config if isinstance(config, Settings) else Settings.from_env(**(config or {}))
+    settings = settings.with_secret_key()
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -31,8 +32,8 @@ def create_app(config: Settings | dict[str, Any] | None = None,
     from . import i18n
     from .api import bp as api_bp
     from .api import load_routes
-    from .web import errors as error_pages
     from .web import auth, filters, health, pages
+    from .web import errors as error_pages
 
     i18n.init_app(app)
     error_pages.register(app)

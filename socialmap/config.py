@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,9 @@ class Settings:
     pg_port: int = 55432
     geodata_dir: Path = PROJECT_ROOT.parent / "shared" / "geodata"
     seed_file: Path = PROJECT_ROOT / "data" / "initiatives.geojson"
-    secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    # Empty: a key kept in var/secret-key (made once), so that every worker and restart of a
+    # local install signs sessions alike. Production sets SOCIALMAP_SECRET_KEY.
+    secret_key: str = ""
     show_demo: bool = True
     tile_url: str = OSM_TILES
     tile_attribution: str = OSM_ATTRIBUTION
@@ -43,6 +45,20 @@ class Settings:
     # (see docs/GAPS.md and socialmap/services/gaps.py).
     gap_norms: str = ""
     testing: bool = False
+
+    def with_secret_key(self) -> Settings:
+        """These settings with a secret key: the given one, or the one kept in var/."""
+        if self.secret_key:
+            return self
+        path = self.var_dir / "secret-key"
+        try:
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(secrets.token_hex(32))
+                path.chmod(0o600)
+            return replace(self, secret_key=path.read_text().strip())
+        except OSError:
+            return replace(self, secret_key=secrets.token_hex(32))
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -56,6 +56,7 @@ from ..models import (
     Taxonomy,
     TaxonomyTerm,
 )
+from .privacy import private_point
 from .search import Filters, filter_clauses
 
 S, ORG, L = Service.__table__, Organization.__table__, Location.__table__
@@ -125,7 +126,7 @@ def organizations(conn: Connection, scope: Scope) -> list[Any]:
 def locations(conn: Connection, scope: Scope) -> list[Any]:
     """Locations (all, or those of the services in scope) as published: a private one at its
     kern point without address, postcode or PC4; with the provincie of its kern."""
-    shown = func.ST_Transform(case((PRIVATE, func.coalesce(K.c.point, L.c.geom)),
+    shown = func.ST_Transform(case((PRIVATE, private_point(K, L)),
                                    else_=L.c.geom), 4326)
     where = scope.demo(L.c.is_demo)
     if scope.service_ids is not None:
@@ -374,7 +375,7 @@ def sal_statement(q: ServiceQuery, include_demo: bool) -> Select[Any]:
     location is placed (and its distance measured) at its kern point."""
     where = service_clauses(q)
     where.append(true() if include_demo else L.c.is_demo.is_(False))
-    shown = case((PRIVATE, func.coalesce(K.c.point, L.c.geom)), else_=L.c.geom)
+    shown = case((PRIVATE, private_point(K, L)), else_=L.c.geom)
     distance: ColumnElement[Any] = null()
     order: list[Any] = [func.lower(S.c.name), SAL.c.id]
     if q.kern_code:

@@ -43,6 +43,7 @@ from ..models import (
     TaxonomyTerm,
 )
 from ..vocab import VISIBLE_STATUSES
+from .privacy import private_point
 
 S = Service.__table__
 L = Location.__table__
@@ -256,7 +257,7 @@ def search_statement(q: SearchQuery) -> Select[Any]:
     page, total = _page(q)
     terms = _terms_of_page(page)
     is_private = L.c.location_type == "private"
-    shown = case((is_private, func.coalesce(K.c.point, L.c.geom)), else_=L.c.geom)
+    shown = case((is_private, private_point(K, L)), else_=L.c.geom)
     shown_wgs84 = func.ST_Transform(shown, 4326)
     distance = case(
         (is_private, func.round(page.c.distance / PRIVATE_DISTANCE_STEP) * PRIVATE_DISTANCE_STEP),
