@@ -151,9 +151,9 @@ def _kernen(scope: Scope) -> list[ColumnElement[bool]]:
 
 
 def _nearest(norm: CTE, opts: Options) -> Subquery:
-    """Up to `cap` nearest counted locations of the norm's category, from the kern point,
-    no further than the norm's search distance (so a rare category cannot make one kern
-    walk the whole index)."""
+    """Up to `cap` nearest counted locations of the norm's category (one for a must-serve
+    norm), from the kern point, no further than the norm's search distance (so a rare
+    category cannot make one kern walk the whole index)."""
     distance = L.c.geom.op("<->")(K.c.point)
     nearest = (
         select(SAL.c.service_id, L.c.location_type, cast(distance, Float).label("d"))
@@ -163,7 +163,8 @@ def _nearest(norm: CTE, opts: Options) -> Subquery:
                *_counted(opts, norm.c.term_ids, SAL.c.service_id))
         .order_by(distance)
         .correlate(K, norm)
-        .limit(bindparam("cap", type_=Integer))
+        # A must-serve norm counts what is in or serves the kern; here it needs the nearest.
+        .limit(case((norm.c.serve, 1), else_=bindparam("cap", type_=Integer)))
         .subquery("candidate")
     )
     within = nearest.c.d <= norm.c.metres
