@@ -196,14 +196,14 @@ def main() -> None:
         f"Registry: {services:,} initiatives (`{args.database}`). gunicorn with "
         f"socialmap/gunicorn_conf.py ({workers} workers, gthread, JSON access log to a file), "
         f"PostgreSQL on the same machine; wrk {args.connections} connections, 2 threads, "
-        f"on loopback, after 5 s of warm-up. Load average before the mix: {load_before}; "
-        f"after: {load_after}.",
+        f"on loopback, after 5 s of warm-up. Before the mix: {load_before}; after it: "
+        f"{load_after}.",
         "",
         "The mix (share of requests): "
         + "; ".join(f"{kind.name} {kind.share / total:.0%}" for kind, _ in present) + ".",
         *([f"Left out: {'; '.join(skipped)}."] if skipped else []),
         "",
-        "| requests | req/s | p50 ms | p95 ms | p99 ms | max ms | requests | errors |",
+        "| kind | req/s | p50 ms | p95 ms | p99 ms | max ms | requests | errors |",
         "|---|---|---|---|---|---|---|---|",
         row(f"**mix, {args.duration} s**", result),
         *alone,
