@@ -63,14 +63,16 @@ class _Download:
         self.place = svc.resolve_origin(s, req, cfg)
         self.mode, self.radius, self.kern = svc.choose_mode(req, self.place)
         self.filters = svc.build_filters(s, req, cfg, self.now)
-        self.first, self.matched = self._page(req.offset, min(req.limit, wanted))
+        first = self._page(req.offset, min(req.limit, wanted))
+        self.first, self.matched, self.more_than = first.rows, first.matched, first.more_than
+        # Counts stop at the search's cap, so ask directly whether a hit lies beyond the last.
+        self.truncated = bool(self._page(req.offset + wanted, 1).rows)
 
-    def _page(self, offset: int, limit: int) -> tuple[list[Any], int | None]:
+    def _page(self, offset: int, limit: int) -> q.Counted:
         query = q.SearchQuery(mode=self.mode, x=self.place.x, y=self.place.y,
                               radius=self.radius, kern_code=self.kern, limit=limit,
                               offset=offset, filters=self.filters)
-        counted = q.run_search(self.s.connection(), query)
-        return counted.rows, counted.matched
+        return q.run_search(self.s.connection(), query)
 
     def rows(self) -> Iterator[dict[str, Any]]:
         """Hits as features with x and y (RD New) added, page by page."""
@@ -90,14 +92,16 @@ class _Download:
             offset += len(rows)
             if len(rows) < self.req.limit or sent >= self.wanted:
                 return
-            rows, _ = self._page(offset, min(self.req.limit, self.wanted - sent))
+            rows = self._page(offset, min(self.req.limit, self.wanted - sent)).rows
 
     def headers(self, name: str) -> dict[str, str]:
         out = {"Content-Disposition": f'attachment; filename="{name}"'}
         if self.matched is not None:
             out["X-Number-Matched"] = str(self.matched)
-            if self.matched - self.req.offset > self.wanted:
-                out["X-Truncated"] = f"at {self.wanted} rows"
+        elif self.more_than is not None:
+            out["X-Number-Matched-More-Than"] = str(self.more_than)
+        if self.truncated:
+            out["X-Truncated"] = f"at {self.wanted} rows"
         return out
 
     def search(self) -> dict[str, Any]:
@@ -161,6 +165,8 @@ def search_geojson():  # noqa: ANN201
         head: dict[str, Any] = {"type": "FeatureCollection"}
         if download.matched is not None:
             head["numberMatched"] = download.matched
+        elif download.more_than is not None:
+            head["numberMatchedMoreThan"] = download.more_than
         head["search"] = download.search()
         yield orjson.dumps(head)[:-1] + b',"features":['
         count = 0
