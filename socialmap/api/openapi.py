@@ -61,6 +61,18 @@ SEARCH_PARAMETERS = [
     _param("offset", "Page start.", {"type": "integer", "minimum": 0, "default": 0}),
 ]
 
+GAP_PARAMETERS = [
+    _param("gemeente", "CBS gemeente code (or give provincie, or neither for the country).",
+           {"type": "string", "pattern": "^GM[0-9]{4}$"}),
+    _param("provincie", "CBS provincie code.", {"type": "string", "pattern": "^PV[0-9]{2}$"}),
+    _param("category", "Top-level category codes (default: all).", _list({"type": "string"})),
+    _param("verified_within", "Count only records verified within this many months.",
+           {"type": "integer", "minimum": 1, "maximum": 120}),
+    _param("demo", "Include demo records (default: the site setting).", {"type": "boolean"}),
+    _param("norm", "Override the category's norm, e.g. `2000` metres or `serve`.",
+           {"type": "string", "maxLength": 20}),
+]
+
 POINT = {"type": "object", "required": ["type", "coordinates"],
          "properties": {"type": {"const": "Point"},
                         "coordinates": {"type": "array", "items": {"type": "number"},
@@ -291,6 +303,45 @@ def document() -> dict[str, Any]:
                         "near", "kern", "mode", "radius", "limit", "offset")),
                 ],
                 "responses": _ok("MapView", "application/geo+json"),
+            }},
+            "/gaps": {"get": {
+                "summary": "Coverage per kern and category: covered, thin or gap, with people",
+                "operationId": "getGaps",
+                "parameters": GAP_PARAMETERS + [
+                    _param("format", "Answer format.", {"type": "string",
+                                                        "enum": ["json", "csv", "geojson"]}),
+                    _param("geometry", "Kern areas or points in GeoJSON.",
+                           {"type": "string", "enum": ["area", "point"]}),
+                ],
+                "responses": {"200": {"description": "Coverage (JSON, CSV or GeoJSON)",
+                                      "content": {"application/json": {"schema": {
+                                          "type": "object"}}}}, "400": ERROR},
+            }},
+            "/gaps/what-if/stop": {"get": {
+                "summary": "Which kernen lose coverage if this initiative stops",
+                "operationId": "whatIfStop",
+                "parameters": [
+                    _param("service", "Initiative id", {"type": "string", "format": "uuid"},
+                           required=True),
+                    *GAP_PARAMETERS[2:4], GAP_PARAMETERS[4],
+                ],
+                "responses": {"200": {"description": "Kernen and people that lose coverage",
+                                      "content": {"application/json": {"schema": {
+                                          "type": "object"}}}}, "400": ERROR, "404": ERROR},
+            }},
+            "/gaps/what-if/new": {"get": {
+                "summary": "Where new initiatives of a category would cover the most people",
+                "operationId": "whatIfNew",
+                "parameters": GAP_PARAMETERS + [
+                    _param("sites", "How many sites to choose (greedy).",
+                           {"type": "integer", "minimum": 1, "maximum": 10}),
+                    _param("weight", "Whom to count.", {"type": "string"}),
+                    _param("include_thin", "Also count people in thin kernen.",
+                           {"type": "boolean"}),
+                ],
+                "responses": {"200": {"description": "Chosen kernen and the people covered",
+                                      "content": {"application/json": {"schema": {
+                                          "type": "object"}}}}, "400": ERROR},
             }},
             "/taxonomy": {"get": {
                 "summary": "Categories and audiences, as trees",
