@@ -74,20 +74,13 @@ def fuzz_app(app: Flask, conn: Connection) -> Flask:
 #   prose in the document, not schema (give `near` or `kern`, not both; an unknown gemeente,
 #   category or kern code is a 400 that names the field).
 EXCLUDED = [schemathesis.checks.positive_data_acceptance]
-# Known bugs, each pinned by a strict xfail below: (operation path, check left out for it).
-KNOWN = {("/search.geojson", schemathesis.checks.response_schema_conformance)}
-
-GEOJSON_DOC_BUG = ("socialmap/api/openapi.py: the 200 of /search.geojson is documented as "
-                   "{'type': 'string'} under application/geo+json, but the body is a GeoJSON "
-                   "FeatureCollection (an object), so every answer breaks the document; found "
-                   "by schemathesis (ST108)")
 
 
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_openapi_document(case: schemathesis.Case, fuzz_app: Flask) -> None:
-    known = [check for path, check in KNOWN if path == case.operation.path]
+    known = []
     if any(value == "" for value in (case.query or {}).values()):
         # An empty parameter means "not given" (socialmap/api/params.py, for HTML forms), so
         # `gemeente=` is accepted although its documented pattern has no empty match.
@@ -95,7 +88,6 @@ def test_api_conforms_to_its_openapi_document(case: schemathesis.Case, fuzz_app:
     case.call_and_validate(app=fuzz_app, excluded_checks=EXCLUDED + known)
 
 
-@pytest.mark.xfail(strict=True, raises=jsonschema.ValidationError, reason=GEOJSON_DOC_BUG)
 def test_geojson_download_matches_its_document(fuzz_app: Flask) -> None:
     resp = fuzz_app.test_client().get("/api/v1/search.geojson?near=52.0,5.1&radius=100000")
     assert resp.status_code == 200
