@@ -282,7 +282,7 @@ def _within(a: Around) -> ColumnElement[bool]:
     kern point only, so that no radius can be narrowed down onto a home."""
     metres = bindparam("metres", a.metres, type_=Float)
     return or_(and_(~PRIVATE, func.ST_DWithin(L.c.geom, _origin(a), metres)),
-               and_(PRIVATE, func.ST_DWithin(K.c.point, _origin(a), metres)))
+               and_(PRIVATE, func.ST_DWithin(private_point(K, L), _origin(a), metres)))
 
 
 def _in_kern(code: str, geom: ColumnElement[Any]) -> ColumnElement[bool]:

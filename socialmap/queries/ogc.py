@@ -136,7 +136,7 @@ def initiatives(q: ItemQuery) -> tuple[Select[Any], list[ColumnElement[bool]]]:
     if q.box is not None:
         env = _envelope(q.box)
         where.append(or_(and_(~PRIVATE, func.ST_Intersects(L.c.geom, env)),
-                         and_(PRIVATE, func.ST_Intersects(K.c.point, env))))
+                         and_(PRIVATE, func.ST_Intersects(private_point(K, L), env))))
     stmt = (
         select(
             SAL.c.id, SAL.c.service_id, SAL.c.location_id, S.c.name, S.c.kind, S.c.status,
