@@ -309,7 +309,7 @@ def test_kern_page_groups_what_is_there(client: FlaskClient, conn: Connection,
     assert "Testhuis De Linde" in hit_names(html)
     assert '"kind": "focus"' in html  # the kern's own area on the map
     page(client, "/kern/GM0000-nergens", 404)
-    assert "Deze kern bestaat niet" in page(client, "/kern/%00", 404)
+    assert "Niet gevonden" in page(client, "/kern/%00", 404)  # stopped before any route
     page(client, f"/kern/{meers.code}?offset=-1", 400)
 
 
