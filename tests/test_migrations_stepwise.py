@@ -90,8 +90,32 @@ def seed_0004(conn: Connection) -> None:
         "('funding', gen_random_uuid(), 'record', '{\"source\": \"gemeente\"}')"))
 
 
+def seed_0006(conn: Connection) -> None:
+    """An editor with a gemeente, a session and a rate bucket; a submission with a field under
+    review; an archived service."""
+    user = conn.execute(text(
+        "INSERT INTO app_user (email, display_name, password_hash, role) VALUES "
+        "('redactie@stap.nl', 'Redactie Stap', 'argon2-hash', 'editor') RETURNING id")).scalar_one()
+    conn.execute(text("INSERT INTO user_gemeente (user_id, gemeente_code) VALUES (:u, 'GM9998')"),
+                 {"u": user})
+    conn.execute(text("INSERT INTO user_session (token_hash, user_id, expires_at) "
+                      "VALUES (repeat('a', 64), :u, now() + interval '1 day')"), {"u": user})
+    conn.execute(text("INSERT INTO rate_bucket (key, scope, tokens) "
+                      "VALUES (repeat('b', 64), 'submit', 3)"))
+    service = conn.execute(text("SELECT id FROM service ORDER BY name LIMIT 1")).scalar_one()
+    sub = conn.execute(text(
+        "INSERT INTO submission (ref_hash, kind, service_id, gemeente_code, note) VALUES "
+        "(repeat('c', 64), 'change', :s, 'GM9998', 'Nieuwe tijden') RETURNING id"),
+        {"s": service}).scalar_one()
+    conn.execute(text("INSERT INTO submission_field (submission_id, field, proposed) "
+                      "VALUES (:s, 'schedule_note', '\"di 10-12\"')"), {"s": sub})
+    conn.execute(text(
+        "INSERT INTO service_archive (service_id, previous_status, archived_by) "
+        "SELECT id, status, 'redactie@stap.nl' FROM service ORDER BY name DESC LIMIT 1"))
+
+
 SEEDERS: dict[str, Callable[[Connection], None]] = {
-    "0001": seed_0001, "0002": seed_0002, "0004": seed_0004,
+    "0001": seed_0001, "0002": seed_0002, "0004": seed_0004, "0006_accounts": seed_0006,
 }
 
 
