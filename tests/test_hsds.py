@@ -621,3 +621,18 @@ def test_page_envelope_values() -> None:
     last = envelope([5], 5, Paging(3, 2))
     assert (last["last_page"], last["first_page"], last["size"]) == (True, False, 1)
     assert envelope([], 0, Paging(1, 50))["total_pages"] == 0
+
+
+def test_service_filters_modified_after_and_taxonomy_term(client, registry, conn) -> None:
+    org = str(registry["org"])
+    assert get(client, "/hsds/services", organization_id=org,
+               modified_after="2000-01-01")["total_items"] == 1
+    assert get(client, "/hsds/services", organization_id=org,
+               modified_after="2999-01-01T00:00:00Z")["total_items"] == 0
+    parent = str(_term(conn, "ontmoeting"))  # the fixture has its child 'inloop'
+    found = get(client, "/hsds/services", taxonomy_term_id=parent, kern="GM0060-nes",
+                per_page=1000)
+    assert str(registry["service"]) in {s["id"] for s in found["contents"]}
+    other = get(client, "/hsds/services", taxonomy_term_id=str(_term(conn, "vervoer")),
+                organization_id=org)
+    assert other["total_items"] == 0
