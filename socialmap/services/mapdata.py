@@ -87,47 +87,55 @@ def map_view(s: Session, req: MapRequest, settings: Settings,
         return _collection([], 0, req.zoom, "clusters", "grid", None)
     conn = s.connection()
     slices = q.grid_slices(filters)
-    if req.zoom >= POINTS_MIN_ZOOM:
-        view = cells_for(min(req.zoom, q.GRID_MAX_ZOOM), box)
-        rows = _few_points(conn, filters, slices, view)
-        if rows is not None:
-            return _collection(point_features(rows), len(rows), req.zoom, "points", "live", view)
-    top = q.grid_max_zoom(slices) if slices is not None else q.GRID_MAX_ZOOM
-    cells = cells_for(min(req.zoom, top), box)
+    # Points are drawn from the cells of the zoom (at most zoom 15's); clusters from the
+    # cells the grid holds for the filters (zoom 12's for a slice).
+    view = cells_for(min(req.zoom, q.GRID_MAX_ZOOM), box)
+    wants_points = req.zoom >= POINTS_MIN_ZOOM
     if slices is None:
-        in_view = q.grid_total(conn, cells, (q.ALL,), True)
+        # Every record in view must be tested against the filters: the grid says how many.
+        in_view = q.grid_total(conn, view, (q.ALL,), True)
+        if wants_points and in_view <= LIVE_POINTS_BUDGET:
+            points = _points(conn, filters, view)
+            if points is not None:
+                return _collection(point_features(points), len(points), req.zoom, "points",
+                                   "live", view)
         if in_view > LIVE_CLUSTER_BUDGET:
-            body = _collection([], None, req.zoom, "zoom_in", "live", cells)
+            body = _collection([], None, req.zoom, "zoom_in", "live", view)
             body["map"] |= {"in_view": in_view, "live_limit": LIVE_CLUSTER_BUDGET}
             return body
+        rows, cells = _clusters(conn, filters, None, view)
+        return _collection(cluster_features(rows, cells.zoom), sum(int(r.n) for r in rows),
+                           req.zoom, "clusters", "live", cells)
+    rows, cells = _clusters(conn, filters, slices,
+                            cells_for(min(req.zoom, q.grid_max_zoom(slices)), box))
+    matched = sum(int(r.n) for r in rows)
+    if wants_points and (matched <= POINT_CAP or cells.zoom < view.zoom and q.grid_total(
+            conn, view, (q.ALL,), True) <= LIVE_POINTS_BUDGET):
+        # At most POINT_CAP match, or the grid's cells are coarser than the view and few
+        # enough records lie in it to test them.
+        points = _points(conn, filters, view)
+        if points is not None:
+            return _collection(point_features(points), len(points), req.zoom, "points", "live",
+                               view)
+    return _collection(cluster_features(rows, cells.zoom), matched, req.zoom, "clusters",
+                       "grid", cells)
+
+
+def _clusters(conn: Connection, filters: Filters, slices: tuple[str, ...] | None,
+              cells: q.Cells) -> tuple[Sequence[Any], q.Cells]:
+    """Clusters of the cells, from the grid or live, in coarser cells until they fit."""
     while True:
         if slices is not None:
             rows = q.grid_clusters(conn, cells, slices, filters.include_demo)
         else:
             rows = q.live_clusters(conn, filters, cells)
         if len(rows) <= POINT_CAP or cells.zoom == 0:
-            break
+            return rows, cells
         cells = q.Cells.covering(cells.zoom - 1, cells.box)
-    return _collection(cluster_features(rows, cells.zoom), sum(int(r.n) for r in rows),
-                       req.zoom, "clusters", "live" if slices is None else "grid", cells)
 
 
-def _few_points(conn: Connection, filters: Filters, slices: tuple[str, ...] | None,
-                view: q.Cells) -> list[Any] | None:
-    """The points in view if there are at most POINT_CAP, else None.
-
-    The grid says how many match (for a slice, at most how many: its cells may be coarser
-    than the view's); otherwise how many must be tested, which LIVE_POINTS_BUDGET bounds.
-    """
-    known_few = False
-    if slices is not None:
-        top = q.grid_max_zoom(slices)
-        counted = view if view.zoom <= top else q.Cells.covering(top, view.box)
-        known_few = q.grid_total(conn, counted, slices, filters.include_demo) <= POINT_CAP
-        if not known_few and counted is view:
-            return None
-    if not known_few and q.grid_total(conn, view, (q.ALL,), True) > LIVE_POINTS_BUDGET:
-        return None
+def _points(conn: Connection, filters: Filters, view: q.Cells) -> list[Any] | None:
+    """The points in view if there are at most POINT_CAP, else None."""
     rows = q.live_points(conn, filters, view.box, POINT_CAP + 1)
     return sorted(rows, key=lambda r: r.sal_id) if len(rows) <= POINT_CAP else None
 
