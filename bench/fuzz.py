@@ -35,7 +35,8 @@ def reproductions(output: str) -> list[tuple[str, str, str]]:
         elif m := re.match(r"- (ST\d+ .+)$", line):
             failure = m.group(1) if not failure else f"{failure}; {m.group(1)}"
         elif line.strip().startswith("curl ") and operation:
-            found.append((operation, failure, lines[i].strip()))
+            found.append((operation, failure or "error without a check (timeout or network)",
+                          lines[i].strip()))
             failure = ""
     return found
 
