@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from pyproj import Transformer
@@ -137,18 +138,21 @@ def _clusters(conn: Connection, filters: Filters, slices: tuple[str, ...] | None
 def _points(conn: Connection, filters: Filters, view: q.Cells) -> list[Any] | None:
     """The points in view if there are at most POINT_CAP, else None."""
     rows = q.live_points(conn, filters, view.box, POINT_CAP + 1)
-    return sorted(rows, key=lambda r: r.sal_id) if len(rows) <= POINT_CAP else None
+    return list(rows) if len(rows) <= POINT_CAP else None
 
 
 def point_features(rows: Sequence[Any]) -> list[dict[str, Any]]:
-    """Hits as GeoJSON points (lon/lat) with what a marker and its popup need."""
-    return [
+    """Hits as GeoJSON points (lon/lat) with what a marker and its popup need, by id."""
+    features = [
         {"type": "Feature", "id": str(r.sal_id),
          "geometry": {"type": "Point", "coordinates": [round(r.lon, 6), round(r.lat, 6)]},
          "properties": {"cluster": False, "service_id": str(r.service_id), "name": r.name,
                         "kind": r.kind}}
         for r in rows
     ]
+    # In a stable order, so that the same view gives the same answer (and ETag).
+    features.sort(key=itemgetter("id"))
+    return features
 
 
 def cluster_features(rows: Sequence[Any], zoom: int) -> list[dict[str, Any]]:
