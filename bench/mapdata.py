@@ -481,7 +481,22 @@ def browser_figures(url: str, engine: Engine, pans: int) -> list[str]:
             f"{pct(f.small_pan, 95):,.0f} ms ({pct(f.small_pan_sync, 50):,.1f} ms), "
             f"{len(f.small_pan)} | {pct(f.large_pan, 50):,.0f} / {max(f.large_pan):,.0f} ms, "
             f"{len(f.large_pan)} | {zoom_cell} |")
+    live = results[0]
+    rows += ["", "Targets for the live map (the first page):", "",
+             "| target | measured | met |", "|---|---|---|",
+             target_row("page HTML under 1 MB", live.html_bytes / 1024, 1024, "KiB"),
+             target_row("first map ready within 2 s", live.ready_ms, 2000, "ms"),
+             target_row("at most 1,000 DOM markers", live.markers, 1000, ""),
+             target_row("pan (inside the fetched margin) p95 under 50 ms",
+                        pct(live.small_pan, 95), 50, "ms"),
+             target_row("pan beyond the margin (debounce 80 ms, request, drawing) p50 "
+                        "under 50 ms", pct(live.large_pan, 50), 50, "ms")]
     return rows
+
+
+def target_row(name: str, value: float, limit: float, unit: str) -> str:
+    verdict = "yes" if value <= limit else f"**no**: {value - limit:,.0f} {unit} over"
+    return f"| {name} | {value:,.0f} {unit} | {verdict} |"
 
 
 def grid_facts(engine: Engine, refresh: bool) -> tuple[str, float | None]:
