@@ -56,6 +56,12 @@ def refresh(conn: Connection) -> None:
     q.refresh_grid(conn, concurrently=False)
 
 
+@pytest.fixture(autouse=True)
+def grid_always(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read the grid however small the registry, as at scale (one test turns this off)."""
+    monkeypatch.setattr(svc, "GRID_FROM_HITS", 0)
+
+
 @pytest.fixture
 def nes(conn: Connection) -> tuple[float, float]:
     row = conn.execute(text("SELECT ST_X(point), ST_Y(point) FROM kern WHERE code = :c"),
@@ -394,3 +400,16 @@ def test_the_grid_counts_new_records_after_a_refresh(conn, registry, nes) -> Non
     assert total() == before
     svc.refresh_grid(Session(bind=conn, join_transaction_mode="create_savepoint"))
     assert total() == before + 1
+
+
+def test_a_small_registry_is_counted_live_and_fresh(client, conn, registry, nes,
+                                                    monkeypatch) -> None:
+    monkeypatch.setattr(svc, "GRID_FROM_HITS", svc.LIVE_CLUSTER_BUDGET)
+    assert q.hits_at_most(conn, svc.GRID_FROM_HITS)
+    before = get_map(client, bbox=",".join(map(str, NL)), zoom=7)
+    assert before["map"]["source"] == "live"
+    _add(conn, "Net binnen", nes[0] + 20, nes[1] + 20)  # the grid is not refreshed
+    after = get_map(client, bbox=",".join(map(str, NL)), zoom=7)
+    assert after["numberMatched"] == before["numberMatched"] + 1
+    assert after["numberMatched"] == plain_count(conn, after["map"]["bbox_rd"])
+    assert not q.hits_at_most(conn, 10)

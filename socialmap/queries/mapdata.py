@@ -210,6 +210,20 @@ def live_clusters(conn: Connection, f: Filters, cells: Cells) -> Sequence[Any]:
         .group_by(gx, gy)).all()
 
 
+def hits_at_most(conn: Connection, limit: int) -> bool:
+    """Whether service_at_location holds at most `limit` rows (all statuses)."""
+    # The planner's estimate is trusted for "many"; "few" is counted (at most limit + 1 rows),
+    # since the estimate lags behind a bulk load until the next analyse.
+    estimate = conn.execute(text(
+        "SELECT reltuples FROM pg_class WHERE oid = 'service_at_location'::regclass")).scalar()
+    if estimate is not None and estimate > limit * 2:
+        return False
+    counted = conn.execute(text(
+        "SELECT count(*) FROM (SELECT 1 FROM service_at_location LIMIT :n) AS few"),
+        {"n": limit + 1}).scalar_one()
+    return bool(counted <= limit)
+
+
 def refresh_grid(conn: Connection, *, concurrently: bool = True) -> None:
     """Recount the grid from the registry; concurrently keeps it readable meanwhile."""
     # The term rows expand every record to its terms and their parents; a generous work_mem

@@ -29,6 +29,8 @@ MAX_CELLS = 4096
 # Beyond that the answer asks to zoom in: counting live takes seconds there (docs/MAPDATA.md).
 LIVE_POINTS_BUDGET = 5_000
 LIVE_CLUSTER_BUDGET = 20_000
+# The grid is read only for registries of more hits than this.
+GRID_FROM_HITS = LIVE_CLUSTER_BUDGET
 MAX_AGE = 60
 
 BBox = tuple[float, float, float, float]
@@ -87,7 +89,8 @@ def map_view(s: Session, req: MapRequest, settings: Settings,
     if box is None:
         return _collection([], 0, req.zoom, "clusters", "grid", None)
     conn = s.connection()
-    slices = q.grid_slices(filters)
+    # A registry small enough to count live is always counted live: fresh without a refresh.
+    slices = None if q.hits_at_most(conn, GRID_FROM_HITS) else q.grid_slices(filters)
     # Points are drawn from the cells of the zoom (at most zoom 15's); clusters from the
     # cells the grid holds for the filters (zoom 12's for a slice).
     view = cells_for(min(req.zoom, q.GRID_MAX_ZOOM), box)
