@@ -20,8 +20,9 @@ KINDS: dict[str, str] = {
     "overig": "Overig",
 }
 
-# HSDS 3.0 service status values.
-STATUSES: tuple[str, ...] = ("active", "inactive", "defunct", "temporarily closed")
+# HSDS 3.0 service status values, plus 'proposed': a plan that is not running yet (exported
+# to HSDS as 'inactive').
+STATUSES: tuple[str, ...] = ("active", "inactive", "defunct", "temporarily closed", "proposed")
 VISIBLE_STATUSES: tuple[str, ...] = ("active", "temporarily closed")
 
 # HSDS location_type plus 'private': a volunteer's home, never shown exactly.

@@ -18,11 +18,12 @@ from .registry import (
     TaxonomyTerm,
 )
 from .submissions import ServiceArchive, Submission, SubmissionField
+from .voice import DemandSignal, Funding, Need, Subscription, Support
 
 __all__ = [
     "RD_NEW", "Attribute", "Base", "Change", "Contact", "DatasetLoad", "Gemeente", "HsdsRecord",
     "Kern", "Location", "Organization", "Pc4", "Phone", "Provincie", "Schedule", "Service",
     "ServiceArea", "ServiceAtLocation", "Taxonomy", "TaxonomyTerm",
     "RateBucket", "ServiceArchive", "Submission", "SubmissionField", "User", "UserGemeente",
-    "UserSession",
+    "UserSession", "DemandSignal", "Funding", "Need", "Subscription", "Support",
 ]
