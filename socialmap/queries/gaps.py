@@ -47,7 +47,7 @@ from ..models import (
     Taxonomy,
     TaxonomyTerm,
 )
-from .search import _terms_of
+from .taxonomy import term_ids_of
 
 S = Service.__table__
 L = Location.__table__
@@ -250,7 +250,7 @@ def category_terms(conn: Connection, categories: Sequence[str]) -> list[Any]:
     return conn.execute(
         select(func.coalesce(parent.c.code, T.c.code).label("category"), T.c.id)
         .outerjoin(parent, parent.c.id == T.c.parent_id)
-        .where(T.c.id.in_(_terms_of("category", list(categories))))
+        .where(T.c.id.in_(term_ids_of("category", list(categories))))
     ).all()
 
 

@@ -44,6 +44,7 @@ from ..models import (
 )
 from ..vocab import VISIBLE_STATUSES
 from .privacy import private_point
+from .taxonomy import term_ids_of
 
 S = Service.__table__
 L = Location.__table__
@@ -100,16 +101,6 @@ def _origin() -> ColumnElement[Any]:
                                              bindparam("y", type_=Float)), 28992)
 
 
-def _terms_of(facet: str, codes: Sequence[str]) -> Select[Any]:
-    """Ids of the given terms of one facet and of their children (a parent includes them)."""
-    facet_ids = select(TX.c.id).where(TX.c.facet == facet).scalar_subquery()
-    chosen = select(T.c.id).where(T.c.taxonomy_id == facet_ids, T.c.code.in_(codes))
-    return select(T.c.id).where(
-        T.c.taxonomy_id == facet_ids,
-        or_(T.c.code.in_(codes), T.c.parent_id.in_(chosen.scalar_subquery())),
-    )
-
-
 def filter_clauses(f: Filters) -> list[ColumnElement[bool]]:
     """WHERE clauses on service (S) for the filters."""
     clauses: list[ColumnElement[bool]] = [S.c.status.in_(f.statuses)]
@@ -120,7 +111,7 @@ def filter_clauses(f: Filters) -> list[ColumnElement[bool]]:
     for facet, codes in (("category", f.categories), ("audience", f.audiences)):
         if codes:
             clauses.append(exists().where(
-                A.c.service_id == S.c.id, A.c.taxonomy_term_id.in_(_terms_of(facet, codes))))
+                A.c.service_id == S.c.id, A.c.taxonomy_term_id.in_(term_ids_of(facet, codes))))
     if f.open_at:
         day, at, on = f.open_at
         clauses.append(exists().where(

@@ -1,9 +1,10 @@
 """The taxonomy: both facets with their terms."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, or_, select
 
 from ..models import Taxonomy, TaxonomyTerm
 
@@ -17,3 +18,13 @@ def all_terms(conn: Connection) -> list[Any]:
         .join(TX, TX.c.id == T.c.taxonomy_id)
         .order_by(TX.c.facet, T.c.position)
     ).all()
+
+
+def term_ids_of(facet: str, codes: Sequence[str]) -> Select[Any]:
+    """Ids of the given terms of one facet and of their children (a parent includes them)."""
+    facet_ids = select(TX.c.id).where(TX.c.facet == facet).scalar_subquery()
+    chosen = select(T.c.id).where(T.c.taxonomy_id == facet_ids, T.c.code.in_(codes))
+    return select(T.c.id).where(
+        T.c.taxonomy_id == facet_ids,
+        or_(T.c.code.in_(codes), T.c.parent_id.in_(chosen.scalar_subquery())),
+    )
