@@ -40,9 +40,11 @@ def create_app(config: Settings | dict[str, Any] | None = None,
     load_routes()
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
+    from .web import fragility as fragility_pages
     from .web import gaps as gap_pages
 
     app.register_blueprint(gap_pages.bp)
+    app.register_blueprint(fragility_pages.bp)
     app.register_blueprint(filters.bp)
     app.register_blueprint(api_bp)
     from .hsds.api import bp as hsds_bp
