@@ -65,6 +65,18 @@ class GapFeature:
 
 
 @dataclass(frozen=True)
+class RiskFeature:
+    """A fragile kern for the at-risk layer: its point, how many initiatives are at risk, and
+    the reasons in words."""
+
+    code: str
+    name: str
+    point: tuple[float, float]
+    count: int
+    label: str
+
+
+@dataclass(frozen=True)
 class GapMapSpec:
     assets_url: str
     tiles: mapview.Tiles
@@ -72,6 +84,7 @@ class GapMapSpec:
     texts: mapview.MapTexts
     features: Sequence[GapFeature]
     max_zoom: int = 18
+    at_risk: Sequence[RiskFeature] = ()
 
 
 def _positions(coords: Any) -> Iterator[tuple[float, float]]:
@@ -131,6 +144,29 @@ def _symbol(feature: GapFeature) -> folium.Marker:
         keyboard=False, interactive=False)
 
 
+RISK_SYMBOL = "\u26a0"
+RISK_LAYER = "Kwetsbaar: initiatieven op de tocht"
+
+
+def _risk_marker(feature: RiskFeature) -> folium.Marker:
+    # Above the status symbol, so that both stay readable at the same kern point.
+    html = (f'<span class="risk-badge"><span aria-hidden="true">{RISK_SYMBOL}</span> '
+            f"{feature.count}</span>")
+    return folium.Marker(
+        feature.point,
+        icon=DivIcon(html=html, class_name="risk-marker", icon_size=(44, 22),
+                     icon_anchor=(22, 34)),
+        tooltip=f"{escape(feature.name)}: {escape(feature.label)}", keyboard=False)
+
+
+def risk_layer(features: Sequence[RiskFeature]) -> folium.FeatureGroup:
+    """The at-risk layer: a warning badge with the count at each fragile kern's point."""
+    group = folium.FeatureGroup(name=RISK_LAYER, show=True)
+    for feature in features:
+        _risk_marker(feature).add_to(group)
+    return group
+
+
 def build_map(spec: GapMapSpec) -> folium.Map:
     """A folium.Map with the kern areas styled by status and a symbol at each kern point."""
     m = folium.Map(location=NL_CENTER, zoom_start=7, tiles=None, max_zoom=spec.max_zoom,
@@ -149,6 +185,9 @@ def build_map(spec: GapMapSpec) -> folium.Map:
     if detailed(spec.features):
         for feature in spec.features:
             _symbol(feature).add_to(m)
+    if spec.at_risk:
+        risk_layer(spec.at_risk).add_to(m)
+        folium.LayerControl(collapsed=False, position="topright").add_to(m)
     bounds = bounds_of(spec.features)
     if bounds is not None:
         m.fit_bounds(bounds, padding=(12, 12))

@@ -11,6 +11,7 @@ from flask import Blueprint, render_template, request, url_for
 from .. import db, gapmap, mapview, settings
 from ..config import DATA_ATTRIBUTION
 from ..errors import AppError, InvalidInput
+from ..services import fragility as fragility_svc
 from ..services import gaps as svc
 from . import maps
 
@@ -110,7 +111,39 @@ def _feature_label(row: svc.KernCoverage) -> str:
             f"dichtstbijzijnde {nearest}; {svc.dutch_number(row.inhabitants_75plus)} van 75+")
 
 
-def gap_map(report: svc.GapReport) -> tuple[mapview.MapEmbed, bool]:
+def fragility_of(form: GapForm, report: svc.GapReport
+                 ) -> fragility_svc.FragilityReport | None:
+    """The at-risk layer's data for a gemeente or provincie (none for the whole country)."""
+    if report.area.kind == "land":
+        return None
+    req = fragility_svc.FragilityRequest(
+        gemeente=report.area.code if report.area.kind == "gemeente" else None,
+        provincie=report.area.code if report.area.kind == "provincie" else None,
+        category=form.category, demo=form.demo)
+    return fragility_svc.fragility(db.session(), req, settings.current())
+
+
+def risk_features(risk: fragility_svc.FragilityReport | None, shapes: dict[str, Any]
+                  ) -> list[gapmap.RiskFeature]:
+    """One badge per fragile kern, with its reasons counted in words."""
+    if risk is None:
+        return []
+    out = []
+    for kern in risk.kernen:
+        if not kern.fragile or kern.code not in shapes:
+            continue
+        counts = kern.reason_counts()
+        words = "; ".join(f"{fragility_svc.REASON_LABELS[r].lower()}: {n}"  # type: ignore[index]
+                          for r, n in counts.items() if n)
+        label = f"{len(kern.at_risk)} kwetsbaar ({words})"
+        out.append(gapmap.RiskFeature(kern.code, kern.name,
+                                      (shapes[kern.code].lat, shapes[kern.code].lon),
+                                      len(kern.at_risk), label))
+    return out
+
+
+def gap_map(report: svc.GapReport, risk: fragility_svc.FragilityReport | None = None
+            ) -> tuple[mapview.MapEmbed, bool]:
     """The folium map of the report's kernen, rendered into page pieces, and whether it
     shows a symbol at each kern point."""
     s = db.session()
@@ -129,7 +162,7 @@ def gap_map(report: svc.GapReport) -> tuple[mapview.MapEmbed, bool]:
         data_attribution=DATA_ATTRIBUTION,
         texts=maps.texts(f"Kaart: {cn.name.lower()} {cn.norm.label()} per kern in "
                          f"{report.area.name}"),
-        features=features)
+        features=features, at_risk=risk_features(risk, shapes))
     return gapmap.render(spec), gapmap.detailed(features)
 
 
@@ -163,14 +196,18 @@ def page():  # noqa: ANN201
     downloads = {fmt: url_for("api.gaps", **query, format=fmt)
                  for fmt in ("csv", "geojson", "json")}
     best = svc.plan_sites(db.session(), report).sites
-    embed, symbols_shown = gap_map(report)
+    risk = fragility_of(form, report)
+    embed, symbols_shown = gap_map(report, risk)
     return render_template(
         "gaps.html", report=report, norm=report.norms[0], total=total,
         best_site=best[0] if best else None,
         gap_sentence=report.sentence(total),
         thin_sentence=thin_sentence(total, report.norms[0]),
         rows=table_rows(report), map=embed, symbols_shown=symbols_shown, downloads=downloads,
-        per_gemeente=per_gemeente(report), **context)
+        per_gemeente=per_gemeente(report), risk=risk, risk_symbol=gapmap.RISK_SYMBOL,
+        risk_url=url_for("fragility.page", area=form.area, category=form.category,
+                         demo="true" if form.demo else "false"),
+        **context)
 
 
 def thin_sentence(total: svc.Summary, cn: svc.CategoryNorm) -> str:
