@@ -185,17 +185,66 @@ def test_a_private_location_is_shown_at_its_kern(client: FlaskClient, conn: Conn
     assert body["phones"] == []
 
 
-def test_search_uses_the_real_point_but_shows_the_kern(client: FlaskClient,
-                                                       planted: Planted) -> None:
-    # 150 m from the home (and some 400 m from the kern point) it is found as near ...
+def _hit(client: FlaskClient, query: str) -> dict | None:
+    body = client.get(f"/api/v1/search?{query}").get_json()
+    return next((f for f in body["features"] if f["properties"]["name"] == NAME), None)
+
+
+def test_search_finds_a_home_only_by_its_kern_point(client: FlaskClient, conn: Connection,
+                                                    planted: Planted) -> None:
+    kx, ky = kern_point(conn, KERN)
+    # 150 m from the home, some 600 m from the kern point: a 300 m radius must not find it,
+    # or shrinking radii would pin the home down (trilateration).
     lon, lat = to_wgs84(planted.x + 150, planted.y)
-    hits = client.get(f"/api/v1/search?near={lat:.6f},{lon:.6f}&radius=300").get_json()
-    names = [f["properties"]["name"] for f in hits["features"]]
-    assert NAME in names
-    hit = next(f for f in hits["features"] if f["properties"]["name"] == NAME)
-    # ... with a rounded distance and the kern's point.
-    assert hit["properties"]["distance_m"] % 100 == 0 or hit["properties"]["distance_m"] is None
+    assert _hit(client, f"near={lat:.6f},{lon:.6f}&radius=300") is None
+    to_kern = ((planted.x + 150 - kx) ** 2 + (planted.y - ky) ** 2) ** 0.5
+    hit = _hit(client, f"near={lat:.6f},{lon:.6f}&radius={int(to_kern) + 5}")
+    assert hit is not None
+    # Its distance is the rounded distance to the kern point, its precision the kern's.
+    assert hit["properties"]["distance_m"] == round(to_kern / 100) * 100
+    assert hit["properties"]["precision"] == "kern"
     assert not _leaks(str(hit), planted)
+    # Whatever the radius, membership flips at the kern point's distance, never the home's.
+    to_home = 150.0
+    for radius in (int(to_home) + 1, int(to_kern) - 5):
+        assert _hit(client, f"near={lat:.6f},{lon:.6f}&radius={radius}") is None
+
+
+def test_nearest_ranks_a_home_by_its_kern_point(client: FlaskClient, conn: Connection,
+                                               planted: Planted) -> None:
+    kx, ky = kern_point(conn, KERN)
+    # Right on top of the home, the nearest search reports the kern point's distance.
+    lon, lat = to_wgs84(planted.x, planted.y)
+    hit = _hit(client, f"near={lat:.6f},{lon:.6f}&mode=nearest&limit=100")
+    assert hit is not None
+    to_kern = ((planted.x - kx) ** 2 + (planted.y - ky) ** 2) ** 0.5
+    assert hit["properties"]["distance_m"] == round(to_kern / 100) * 100
+    shown = conn.execute(text("SELECT ST_X(shown_geom), ST_Y(shown_geom) FROM location "
+                              "WHERE id = :l"), {"l": planted.location_id}).one()
+    assert (round(shown[0], 3), round(shown[1], 3)) == (round(kx, 3), round(ky, 3))
+
+
+def test_the_published_point_follows_writes_and_kern_moves(conn: Connection,
+                                                           planted: Planted) -> None:
+    def shown() -> tuple[float, float]:
+        row = conn.execute(text("SELECT ST_X(shown_geom), ST_Y(shown_geom) FROM location "
+                                "WHERE id = :l"), {"l": planted.location_id}).one()
+        return round(row[0], 3), round(row[1], 3)
+
+    kx, ky = kern_point(conn, KERN)
+    conn.execute(text("UPDATE kern SET point = ST_Translate(point, 10, 20) WHERE code = :k"),
+                 {"k": KERN})
+    assert shown() == (round(kx + 10, 3), round(ky + 20, 3))
+    conn.execute(text("UPDATE location SET location_type = 'physical' WHERE id = :l"),
+                 {"l": planted.location_id})
+    assert shown() == (round(planted.x, 3), round(planted.y, 3))
+    # Outside every kern a home is published at its 1 km grid corner.
+    conn.execute(text("UPDATE location SET location_type = 'private', kern_code = NULL "
+                      "WHERE id = :l"), {"l": planted.location_id})
+    assert shown() == (round(planted.x / 1000) * 1000, round(planted.y / 1000) * 1000)
+    fields = conn.execute(text("SELECT DISTINCT field FROM change WHERE entity_id = :l "
+                               "AND field IS NOT NULL"), {"l": planted.location_id}).scalars()
+    assert "shown_geom" not in set(fields)
 
 
 def test_private_contacts_for_signed_in_area_teams_and_editors(app: Flask, conn: Connection,

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     Computed,
     Date,
+    FetchedValue,
     ForeignKey,
     Integer,
     SmallInteger,
@@ -97,6 +98,10 @@ class Location(UUIDKey, Timestamps, Base):
     kern_code: Mapped[str | None] = mapped_column(ForeignKey("kern.code"))
     precision: Mapped[str] = mapped_column(String(10))
     geom: Mapped[WKBElement] = mapped_column(point_column())
+    # The published point (the kern point of a private location), kept by a trigger; searched
+    # on so that no radius can be narrowed down onto a home (migration 0009).
+    shown_geom: Mapped[WKBElement] = mapped_column(point_column(), server_default=FetchedValue(),
+                                                   server_onupdate=FetchedValue())
     is_demo: Mapped[bool] = mapped_column(Boolean, server_default="false")
 
 

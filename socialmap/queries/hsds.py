@@ -281,8 +281,7 @@ def _within(a: Around) -> ColumnElement[bool]:
     """The published point lies within the distance: a private location is tested at its
     kern point only, so that no radius can be narrowed down onto a home."""
     metres = bindparam("metres", a.metres, type_=Float)
-    return or_(and_(~PRIVATE, func.ST_DWithin(L.c.geom, _origin(a), metres)),
-               and_(PRIVATE, func.ST_DWithin(private_point(K, L), _origin(a), metres)))
+    return func.ST_DWithin(L.c.shown_geom, _origin(a), metres)
 
 
 def _in_kern(code: str, geom: ColumnElement[Any]) -> ColumnElement[bool]:

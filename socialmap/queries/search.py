@@ -43,7 +43,6 @@ from ..models import (
     TaxonomyTerm,
 )
 from ..vocab import VISIBLE_STATUSES
-from .privacy import private_point
 from .taxonomy import term_ids_of
 
 S = Service.__table__
@@ -138,7 +137,7 @@ def _located(q: SearchQuery) -> tuple[Select[Any], list[ColumnElement[bool]]]:
     origin = _origin()
     where = [*filter_clauses(q.filters), *_gemeente_clause(q.filters)]
     if q.mode == "radius":
-        where.append(func.ST_DWithin(L.c.geom, origin, bindparam("radius", type_=Float)))
+        where.append(func.ST_DWithin(L.c.shown_geom, origin, bindparam("radius", type_=Float)))
     elif q.mode == "kern":
         # location.kern_code is ST_Covers(kern.area, geom), derived on every write and on
         # every geography reload; the btree on it beats testing a large polygon per point.
@@ -146,7 +145,7 @@ def _located(q: SearchQuery) -> tuple[Select[Any], list[ColumnElement[bool]]]:
     base = (
         select(
             SAL.c.id.label("sal_id"), S.c.id.label("service_id"), L.c.id.label("location_id"),
-            func.ST_Distance(L.c.geom, origin).label("distance"),
+            func.ST_Distance(L.c.shown_geom, origin).label("distance"),
             literal("located").label("match"),
         )
         .select_from(SAL.join(S, S.c.id == SAL.c.service_id).join(L, L.c.id == SAL.c.location_id))
@@ -166,7 +165,7 @@ def _serving(q: SearchQuery) -> Select[Any]:
     nearest_each = (
         select(
             SAL.c.id.label("sal_id"), S.c.id.label("service_id"), L.c.id.label("location_id"),
-            func.ST_Distance(L.c.geom, origin).label("distance"),
+            func.ST_Distance(L.c.shown_geom, origin).label("distance"),
             literal("serves").label("match"),
         )
         .select_from(
@@ -177,7 +176,7 @@ def _serving(q: SearchQuery) -> Select[Any]:
         .where(SA.c.kern_code == bindparam("kern"), ~exists(located_in_kern),
                *filter_clauses(q.filters))
         .distinct(S.c.id)
-        .order_by(S.c.id, func.ST_Distance(L.c.geom, origin).asc().nulls_last())
+        .order_by(S.c.id, func.ST_Distance(L.c.shown_geom, origin).asc().nulls_last())
     ).subquery("serving")
     return select(nearest_each)
 
@@ -200,7 +199,7 @@ def _page(q: SearchQuery) -> tuple[Subquery, ColumnElement[Any]]:
     located, _where = _located(q)
     # Only the KNN operator in ORDER BY: any tie-breaker makes the planner give up the
     # index-ordered scan and sort every match instead.
-    knn = L.c.geom.op("<->")(_origin())
+    knn = L.c.shown_geom.op("<->")(_origin())
     if q.mode == "nearest":
         # "The N nearest" has no bound to count within, so nearest reports no total.
         page = located.order_by(knn).limit(bindparam("limit")).offset(bindparam("offset"))
@@ -248,8 +247,7 @@ def search_statement(q: SearchQuery) -> Select[Any]:
     page, total = _page(q)
     terms = _terms_of_page(page)
     is_private = L.c.location_type == "private"
-    shown = case((is_private, private_point(K, L)), else_=L.c.geom)
-    shown_wgs84 = func.ST_Transform(shown, 4326)
+    shown_wgs84 = func.ST_Transform(L.c.shown_geom, 4326)
     distance = case(
         (is_private, func.round(page.c.distance / PRIVATE_DISTANCE_STEP) * PRIVATE_DISTANCE_STEP),
         else_=func.round(cast(page.c.distance, Float)),
@@ -260,7 +258,8 @@ def search_statement(q: SearchQuery) -> Select[Any]:
             distance.label("distance_m"),
             S.c.name, S.c.kind, S.c.status, S.c.assured_date, S.c.is_demo,
             S.c.organization_id,
-            L.c.location_type, L.c.precision, L.c.city,
+            L.c.location_type, case((is_private, "kern"), else_=L.c.precision).label("precision"),
+            L.c.city,
             case((is_private, null()), else_=L.c.address).label("address"),
             K.c.code.label("kern_code"), K.c.name.label("kern_name"),
             G.c.code.label("gemeente_code"), G.c.name.label("gemeente_name"),
