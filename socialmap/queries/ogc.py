@@ -13,14 +13,12 @@ from sqlalchemy import (
     Connection,
     Float,
     Select,
-    and_,
     any_,
     bindparam,
     case,
     func,
     literal_column,
     null,
-    or_,
     select,
     true,
 )
@@ -135,8 +133,8 @@ def initiatives(q: ItemQuery) -> tuple[Select[Any], list[ColumnElement[bool]]]:
              *_name_equals(S.c.name, q.equals)]
     if q.box is not None:
         env = _envelope(q.box)
-        where.append(or_(and_(~PRIVATE, func.ST_Intersects(L.c.geom, env)),
-                         and_(PRIVATE, func.ST_Intersects(private_point(K, L), env))))
+        # shown_geom is the published point (migration 0009), with its own GiST index.
+        where.append(func.ST_Intersects(L.c.shown_geom, env))
     stmt = (
         select(
             SAL.c.id, SAL.c.service_id, SAL.c.location_id, S.c.name, S.c.kind, S.c.status,
