@@ -185,7 +185,8 @@ def _capped_count(*sides: Select[Any]) -> ColumnElement[Any]:
     """How many hits the sides have together, or -1 when one has more than COUNT_CAP."""
     counts = [
         select(func.count()).select_from(
-            side.with_only_columns(literal(1)).limit(COUNT_CAP + 1).subquery()
+            side.with_only_columns(literal(1), maintain_column_froms=True)
+            .limit(COUNT_CAP + 1).subquery()
         ).scalar_subquery()
         for side in sides
     ]

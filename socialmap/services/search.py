@@ -21,6 +21,8 @@ MAX_RADIUS = 100_000
 DEFAULT_RADIUS = 5_000
 MAX_LIMIT = 500
 MAX_QUERY_WORDS = 8
+# Totals and facet counts beyond this are shown as "more than" (see queries.search).
+COUNT_CAP = q.COUNT_CAP
 
 
 @dataclass(frozen=True)

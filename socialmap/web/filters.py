@@ -11,6 +11,7 @@ from markupsafe import Markup
 from ..config import DATA_ATTRIBUTION
 from ..i18n import current_language
 from ..schedule import SHORT_NL, Slot, now_local, opening_label
+from ..services.search import COUNT_CAP
 from ..vocab import KINDS
 from .messages import user_message
 
@@ -119,6 +120,12 @@ def term_name(term: dict[str, Any]) -> str:
 def number(value: int | float | None) -> str:
     """A count with the language's thousands separator."""
     return "" if value is None else format_decimal(value)
+
+
+@bp.app_template_filter("capped")
+def capped(value: int) -> str:
+    """A count as the search reports it: exact up to COUNT_CAP, else "200+"."""
+    return f"{COUNT_CAP}+" if value > COUNT_CAP else str(value)
 
 
 @bp.app_template_filter("web_url")

@@ -1,0 +1,95 @@
+"""Facet counts are capped like the search's total and exact below the cap, whichever way they
+are counted (one budgeted pass, or code by code beyond the budget)."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
+from socialmap.config import Settings
+from socialmap.queries import facets
+from socialmap.queries import search as search_q
+from socialmap.schedule import now_local
+from socialmap.services import search as svc
+from tests.test_pages import _add, _meers, page
+
+MANY = search_q.COUNT_CAP + 5
+
+
+@pytest.fixture
+def crowded(conn: Connection) -> dict[str, Any]:
+    """MANY transport initiatives and three meal initiatives for older people near Meers."""
+    meers = _meers(conn)
+    x, y = float(meers.x), float(meers.y)
+    for i in range(MANY):
+        _add(conn, (x + (i % 20) * 40, y + (i // 20) * 40), f"Rijdienst {i}", "vervoersdienst",
+             categories=("vrijwilligersvervoer",), audiences=("mensen-met-een-beperking",))
+    for i in range(3):
+        _add(conn, (x - 200 - i * 30, y), f"Maaltijd {i}", "maaltijdvoorziening",
+             categories=("maaltijden",), audiences=("ouderen",))
+    return {"x": x, "y": y}
+
+
+def _counts(conn: Connection, settings: Settings, **asked: Any) -> dict[str, dict[str, int]]:
+    s = Session(bind=conn)
+    req = svc.SearchRequest(near="Meers", demo=False, **asked)
+    result = svc.search(s, req, settings)
+    query = search_q.SearchQuery(
+        mode=result.mode, x=result.place.x, y=result.place.y, radius=result.radius,
+        kern_code=result.kern_code, filters=svc.build_filters(s, req, settings, now_local()))
+    return facets.facet_counts(conn, query)
+
+
+def _total(conn: Connection, settings: Settings, **asked: Any) -> int:
+    """What the search itself reports for a filter: exact, or COUNT_CAP + 1 for "more"."""
+    result = svc.search(Session(bind=conn), svc.SearchRequest(near="Meers", demo=False,
+                                                              **asked), settings)
+    return result.matched if result.matched is not None else search_q.COUNT_CAP + 1
+
+
+@pytest.mark.parametrize("mode", [{"radius": 3000}, {}], ids=["radius", "kern"])
+def test_each_count_is_what_ticking_the_box_gives(conn: Connection, settings: Settings,
+                                                   crowded: dict[str, Any], mode: dict[str, Any],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    counted = _counts(conn, settings, **mode)
+    assert counted["category"]["vrijwilligersvervoer"] == search_q.COUNT_CAP + 1
+    assert counted["category"]["vervoer"] == search_q.COUNT_CAP + 1  # the parent term
+    assert counted["category"]["maaltijden"] == 3
+    assert counted["audience"]["ouderen"] >= 3
+    for facet, name in (("category", "categories"), ("audience", "audiences")):
+        for code, n in counted[facet].items():
+            assert n == _total(conn, settings, **mode, **{name: (code,)}), (facet, code)
+    # Counted code by code (a budget smaller than the hits) the answer is the same.
+    monkeypatch.setattr(facets, "SCAN_BUDGET", 10)
+    assert _counts(conn, settings, **mode) == counted
+
+
+def test_a_facet_filter_leaves_its_own_counts_alone(conn: Connection, settings: Settings,
+                                                    crowded: dict[str, Any],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = _counts(conn, settings, radius=3000)
+    meals = _counts(conn, settings, radius=3000, categories=("maaltijden",))
+    assert meals["category"] == whole["category"]
+    assert meals["audience"]["ouderen"] == 3
+    assert "mensen-met-een-beperking" not in meals["audience"]
+    monkeypatch.setattr(facets, "SCAN_BUDGET", 2)
+    assert _counts(conn, settings, radius=3000, categories=("maaltijden",)) == meals
+
+
+def test_the_page_shows_capped_counts(client: FlaskClient, crowded: dict[str, Any]) -> None:
+    html = page(client, "/?near=Meers&radius=3000&demo=false")
+
+    def shown(facet: str, code: str) -> str:
+        m = re.search(rf'id="{facet}-{code}"[^>]*>\s*<label[^>]*>[^<]*<span class="count">'
+                      r"\(([^)]*)\)", html)
+        assert m, (facet, code)
+        return m.group(1)
+
+    assert shown("category", "vervoer") == f"{search_q.COUNT_CAP}+"
+    assert shown("category", "maaltijden") == "3"
+    assert "Meer dan 200 initiatieven" in html
+
