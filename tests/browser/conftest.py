@@ -9,6 +9,7 @@ each other; tests that need their own rows use the rolled-back `conn` fixture in
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,8 +34,12 @@ DESKTOP = {"width": 1366, "height": 900}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test in this folder `browser`; skip them all when Chromium is missing."""
+    """Mark every test in this folder `browser`; skip them all when Chromium is missing,
+    except in CI, where `make test` installs it and a missing browser is a failure."""
     here = Path(__file__).parent
+    if not CHROMIUM.exists() and os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        raise pytest.UsageError(f"CI=true but {CHROMIUM} is missing: the browser tests would "
+                                "be skipped (make test installs it: apt-get install chromium)")
     skip = pytest.mark.skip(reason=f"{CHROMIUM} is not installed (apt-get install chromium)")
     for item in items:
         if here in Path(item.fspath).parents:
