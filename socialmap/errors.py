@@ -45,3 +45,11 @@ class Forbidden(AppError):
 class Unavailable(AppError):
     status = 503
     code = "unavailable"
+
+
+class QueryTimeout(AppError):
+    """A statement ran past the statement timeout: the question is too broad, not the server
+    away, so no Retry-After (the same question would take as long again)."""
+
+    status = 504
+    code = "query_timeout"

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import render_template, request
 
+from ..apidoc import DATABASE_ERRORS, ERROR_SCHEMA, error_responses, with_database_errors
 from ..vocab import KINDS, STATUSES
 from . import bp
 from .output import json_response
@@ -23,11 +24,16 @@ def _param(name: str, description: str, schema: dict[str, Any], *, required: boo
     return p
 
 
+def _form(params: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Parameters an HTML form also sends: an empty value is the same as leaving it out."""
+    return [p | {"allowEmptyValue": True} for p in params]
+
+
 def _list(items: dict[str, Any]) -> dict[str, Any]:
     return {"type": "array", "items": items}
 
 
-SEARCH_PARAMETERS = [
+SEARCH_PARAMETERS = _form([
     _param("near", "Where the search starts: a kern or woonplaats name (`Meers`, "
            "`westerhaar`), a name with gemeente (`Elsloo, Stein`), a postcode (`6181` or "
            "`6181 AB`), WGS84 `lat,lon` (`50.97,5.78`) or RD New `x,y` (`179000,330000`). "
@@ -59,9 +65,9 @@ SEARCH_PARAMETERS = [
     _param("limit", "Page size.", {"type": "integer", "minimum": 1, "maximum": 500,
                                    "default": 50}),
     _param("offset", "Page start.", {"type": "integer", "minimum": 0, "default": 0}),
-]
+])
 
-GAP_PARAMETERS = [
+GAP_PARAMETERS = _form([
     _param("gemeente", "CBS gemeente code (or give provincie, or neither for the country).",
            {"type": "string", "pattern": "^GM[0-9]{4}$"}),
     _param("provincie", "CBS provincie code.", {"type": "string", "pattern": "^PV[0-9]{2}$"}),
@@ -71,7 +77,7 @@ GAP_PARAMETERS = [
     _param("demo", "Include demo records (default: the site setting).", {"type": "boolean"}),
     _param("norm", "Override the category's norm, e.g. `2000` metres or `serve`.",
            {"type": "string", "maxLength": 20}),
-]
+])
 
 POINT = {"type": "object", "required": ["type", "coordinates"],
          "properties": {"type": {"const": "Point"},
@@ -81,17 +87,7 @@ NAMED = {"type": ["object", "null"], "properties": {"code": {"type": "string"},
                                                    "name": {"type": "string"}}}
 
 SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object", "required": ["error"],
-        "properties": {"error": {
-            "type": "object", "required": ["code", "message", "field"],
-            "properties": {
-                "code": {"type": "string"}, "message": {"type": "string"},
-                "field": {"type": ["string", "null"]},
-                "choices": {"type": "array", "items": {"type": "object"}},
-                "suggestions": {"type": "array", "items": {"type": "object"}},
-            }}},
-    },
+    "Error": ERROR_SCHEMA,
     "Hit": {
         "type": "object", "required": ["type", "id", "geometry", "properties"],
         "properties": {
@@ -213,6 +209,13 @@ def _ok(ref: str, media: str = "application/json") -> dict[str, Any]:
 
 @cache
 def document() -> dict[str, Any]:
+    doc = _document()
+    with_database_errors(doc["paths"], DATABASE_ERRORS)
+    doc["components"]["responses"].update(error_responses("#/components/schemas/Error"))
+    return doc
+
+
+def _document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
@@ -237,9 +240,9 @@ def document() -> dict[str, Any]:
                 "summary": f"The same search as a {label} download with WGS84 lon/lat and RD "
                            "New x/y, streamed (every hit up to 10000)",
                 "operationId": f"searchDownload{label}",
-                "parameters": [p for p in SEARCH_PARAMETERS if p["name"] != "limit"] + [
+                "parameters": [p for p in SEARCH_PARAMETERS if p["name"] != "limit"] + _form([
                     _param("limit", "Hits in all (default and maximum 10000).",
-                           {"type": "integer", "minimum": 1, "maximum": 10000})],
+                           {"type": "integer", "minimum": 1, "maximum": 10000})]),
                 "responses": {"200": {
                     "description": "Headers X-Number-Matched (or X-Number-Matched-More-Than) "
                                    "and, when cut off, X-Truncated",
@@ -288,7 +291,9 @@ def document() -> dict[str, Any]:
             "/places/resolve": {"get": {
                 "summary": "Resolve a place name, postcode or coordinates",
                 "operationId": "resolvePlace",
-                "parameters": [SEARCH_PARAMETERS[0] | {"required": True}],
+                "parameters": [SEARCH_PARAMETERS[0] | {
+                    "required": True, "allowEmptyValue": False,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 200}}],
                 "responses": {**_ok("Place"), "404": ERROR},
             }},
             "/map": {"get": {

@@ -28,13 +28,19 @@ WEEKDAYS = {"ma": 1, "di": 2, "wo": 3, "do": 4, "vr": 5, "za": 6, "zo": 7,
 
 
 class Params:
-    """Reads typed values from a MultiDict and remembers which names were read."""
+    """Reads typed values from a MultiDict and remembers which names were read.
 
-    def __init__(self, args: MultiDict[str, str] | Mapping[str, str]) -> None:
+    An empty value counts as left out, as an HTML form sends an empty field; with
+    `strict_empty` (endpoints no form sends to) it is a 400 naming the field unless the
+    parameter is free text, for which the empty string is a valid value."""
+
+    def __init__(self, args: MultiDict[str, str] | Mapping[str, str],
+                 strict_empty: bool = False) -> None:
         self.args = args if isinstance(args, MultiDict) else MultiDict(args)
         self.known: set[str] = set()
+        self.strict_empty = strict_empty
 
-    def _raw(self, name: str) -> str | None:
+    def _raw(self, name: str, empty_ok: bool = False) -> str | None:
         self.known.add(name)
         values = self.args.getlist(name)
         if len(values) > 1:
@@ -42,10 +48,14 @@ class Params:
         if not values:
             return None
         value = _check_text(name, values[0]).strip()
+        if not value and self.strict_empty and not empty_ok:
+            raise InvalidInput(f"'{name}' is empty: give a value or leave it out", name)
         return value or None
 
-    def str(self, name: str, default: str | None = None, max_length: int = 200) -> str | None:
-        value = self._raw(name)
+    def str(self, name: str, default: str | None = None, max_length: int = 200,
+            empty_ok: bool = True) -> str | None:
+        """Text; `empty_ok=False` for text with a pattern or format, which '' does not meet."""
+        value = self._raw(name, empty_ok)
         if value is None:
             return default
         if len(value) > max_length:
@@ -119,9 +129,10 @@ class Params:
                 raise InvalidInput(f"unknown parameter '{name}'", name)
 
 
-def parse(args: MultiDict[str, str], reader: Callable[[Params], Any]) -> Any:
+def parse(args: MultiDict[str, str], reader: Callable[[Params], Any],
+          strict_empty: bool = False) -> Any:
     """Run `reader` over the arguments, then reject names it did not read."""
-    p = Params(args)
+    p = Params(args, strict_empty)
     result = reader(p)
     p.reject_unknown()
     return result

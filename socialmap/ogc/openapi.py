@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from ..apidoc import DATABASE_ERRORS, error_responses, with_database_errors
 from .collections import COLLECTIONS, CRS84, DEFAULT_LIMIT, MAX_LIMIT, RD_NEW
 
 OPENAPI_MEDIA = "application/vnd.oai.openapi+json;version=3.0"
@@ -32,8 +33,13 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "datetime": _q("datetime", "Accepted; the collections have no time, so it selects "
                    "nothing out.", {"type": "string"}),
 }
+# The error body in OpenAPI 3.0's schema dialect (no type lists).
+OAS30_ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["code", "message", "field"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                   "field": {"type": "string", "nullable": True}}}}}
 ERROR = {"description": "Invalid parameter (400) or not found (404)",
-         "content": {"application/json": {"schema": {"type": "object"}}}}
+         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -91,6 +97,7 @@ def document() -> dict[str, Any]:
                  "license": {"name": "CC BY 4.0",
                              "url": "https://creativecommons.org/licenses/by/4.0/"}},
         "servers": [{"url": "/ogc"}],
-        "paths": paths,
-        "components": {"parameters": PARAMETERS},
+        "paths": with_database_errors(paths, DATABASE_ERRORS),
+        "components": {"parameters": PARAMETERS, "schemas": {"Error": OAS30_ERROR},
+                       "responses": error_responses("#/components/schemas/Error")},
     }

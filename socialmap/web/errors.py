@@ -4,11 +4,12 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
+from psycopg.errors import QueryCanceled
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, NotFound
 
-from ..errors import AppError, Unavailable
+from ..errors import AppError, QueryTimeout, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ DUTCH_TITLES = {
     429: "Even rustig aan",
     500: "Er ging iets mis",
     503: "De kaart is even niet bereikbaar",
+    504: "Deze vraag duurde te lang",
 }
 
 
@@ -63,10 +65,19 @@ def register(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(PoolTimeout)
     def _db_down(err: Exception):  # noqa: ANN202
+        if isinstance(getattr(err, "orig", None), QueryCanceled):
+            return _too_long(err)
         log.warning("database unavailable: %s", err)
         resp = render_error(Unavailable("De database is tijdelijk niet bereikbaar. "
                                         "Probeer het over een minuut opnieuw."))
         return resp[0], 503, {"Retry-After": "5"}
+
+    def _too_long(err: Exception) -> tuple[Response | str, int]:
+        log.warning("statement timeout: %s", err)
+        limit = app.extensions["socialmap.settings"].statement_timeout_ms / 1000
+        return render_error(QueryTimeout(
+            f"The question took longer than the {limit:g} s the database allows; narrow it: "
+            "a smaller radius, one kern or gemeente, a category."))
 
     @app.errorhandler(DBAPIError)
     def _db_error(err: DBAPIError):  # noqa: ANN202

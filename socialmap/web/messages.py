@@ -81,6 +81,9 @@ def user_message(err: AppError) -> str:
                 "kern": _("Deze kern bestaat niet."),
                 "lang": _("Deze taal is er niet.")}.get(err.field or "",
                                                        _("Deze pagina bestaat niet."))
+    if err.code == "query_timeout":
+        return _("Deze vraag kostte te veel tijd. Maak hem kleiner: kies een kleinere "
+                 "zoekafstand, zoek in één kern of kies een soort hulp.")
     if err.status >= 500:
         return _("De kaart is even niet bereikbaar. Probeer het over een minuut opnieuw.")
     if err.status == 400 or err.field:
@@ -94,4 +97,5 @@ ERROR_TITLES = (
     lazy_gettext("Niet gevonden"), lazy_gettext("Deze actie kan hier niet"),
     lazy_gettext("Iemand anders was u voor"), lazy_gettext("Even rustig aan"),
     lazy_gettext("Er ging iets mis"), lazy_gettext("De kaart is even niet bereikbaar"),
+    lazy_gettext("Deze vraag duurde te lang"),
 )
