@@ -30,17 +30,23 @@ WITH kk AS (
     FROM service s
    WHERE s.id IN (SELECT service_id FROM link) AND s.status = ANY(:statuses)
      AND (:demo OR NOT s.is_demo)
-), cat AS (
-  SELECT DISTINCT a.service_id, coalesce(p.code, t.code) AS category
-    FROM attribute a
-    JOIN svc ON svc.id = a.service_id
-    JOIN taxonomy_term t ON t.id = a.taxonomy_term_id
+), term_cat AS (
+  SELECT t.id, coalesce(p.code, t.code) AS category
+    FROM taxonomy_term t
     JOIN taxonomy tx ON tx.id = t.taxonomy_id AND tx.facet = 'category'
     LEFT JOIN taxonomy_term p ON p.id = t.parent_id
+), cat AS (
+  -- Per service through its own attributes (the unique index on service_id leads), not
+  -- over every service of a category; OFFSET 0 keeps the planner from flattening it.
+  SELECT DISTINCT svc.id AS service_id, tc.category
+    FROM svc
+    CROSS JOIN LATERAL (SELECT a.taxonomy_term_id FROM attribute a
+                         WHERE a.service_id = svc.id OFFSET 0) a
+    JOIN term_cat tc ON tc.id = a.taxonomy_term_id
 ), wanted AS (
   SELECT svc.* FROM svc
    WHERE cast(:category AS text) IS NULL
-      OR EXISTS (SELECT 1 FROM cat WHERE cat.service_id = svc.id AND cat.category = :category)
+      OR svc.id IN (SELECT service_id FROM cat WHERE cat.category = :category)
 ), sole AS (
   -- Kernen and categories with exactly one running provider; min() is that one.
   SELECT link.kern_code, cat.category, min(link.service_id::text)::uuid AS service_id
@@ -50,29 +56,34 @@ WITH kk AS (
    WHERE cast(:category AS text) IS NULL OR cat.category = :category
    GROUP BY link.kern_code, cat.category
   HAVING count(DISTINCT link.service_id) = 1
-), fund AS (
-  SELECT f.service_id, f.source, f.ends_on
-    FROM funding f JOIN wanted w ON w.id = f.service_id
-   WHERE f.ends_on IS NOT NULL AND f.ends_on <= :funding_before
+), link_agg AS (
+  SELECT service_id, array_agg(DISTINCT kern_code ORDER BY kern_code) AS kern_codes
+    FROM link GROUP BY service_id
+), cat_agg AS (
+  SELECT service_id, array_agg(category ORDER BY category) AS categories
+    FROM cat GROUP BY service_id
+), sole_agg AS (
+  SELECT service_id, jsonb_agg(jsonb_build_object('kern_code', kern_code, 'category', category)
+                               ORDER BY kern_code, category) AS sole
+    FROM sole GROUP BY service_id
+), fund_agg AS (
+  SELECT f.service_id, jsonb_agg(jsonb_build_object('source', f.source, 'ends_on', f.ends_on)
+                                 ORDER BY f.ends_on, f.source) AS funding
+    FROM funding f
+   WHERE f.service_id IN (SELECT id FROM wanted)
+     AND f.ends_on IS NOT NULL AND f.ends_on <= :funding_before
+   GROUP BY f.service_id
 )
-SELECT w.id, w.name, w.kind, w.status, w.assured_date,
-       (SELECT array_agg(DISTINCT link.kern_code ORDER BY link.kern_code) FROM link
-         WHERE link.service_id = w.id) AS kern_codes,
-       (SELECT array_agg(cat.category ORDER BY cat.category) FROM cat
-         WHERE cat.service_id = w.id) AS categories,
-       (SELECT coalesce(jsonb_agg(jsonb_build_object('kern_code', sole.kern_code,
-                                                      'category', sole.category)
-                                  ORDER BY sole.kern_code, sole.category), '[]'::jsonb)
-          FROM sole WHERE sole.service_id = w.id) AS sole,
-       (SELECT coalesce(jsonb_agg(jsonb_build_object('source', fund.source,
-                                                      'ends_on', fund.ends_on)
-                                  ORDER BY fund.ends_on), '[]'::jsonb)
-          FROM fund WHERE fund.service_id = w.id) AS funding
+SELECT w.id, w.name, w.kind, w.status, w.assured_date, la.kern_codes, ca.categories,
+       coalesce(sa.sole, '[]'::jsonb) AS sole, coalesce(fa.funding, '[]'::jsonb) AS funding
   FROM wanted w
+  JOIN link_agg la ON la.service_id = w.id
+  LEFT JOIN cat_agg ca ON ca.service_id = w.id
+  LEFT JOIN sole_agg sa ON sa.service_id = w.id
+  LEFT JOIN fund_agg fa ON fa.service_id = w.id
  WHERE w.status = 'temporarily closed'
     OR w.assured_date IS NULL OR w.assured_date < :verified_before
-    OR EXISTS (SELECT 1 FROM sole WHERE sole.service_id = w.id)
-    OR EXISTS (SELECT 1 FROM fund WHERE fund.service_id = w.id)
+    OR sa.service_id IS NOT NULL OR fa.service_id IS NOT NULL
  ORDER BY w.name, w.id
 """
 
