@@ -6,9 +6,11 @@ import uuid
 from typing import Any
 
 from flask import Response, request
+from sqlalchemy.orm import Session
 
 from .. import db, settings
 from ..errors import InvalidInput
+from ..services import demand
 from ..services import gaps as svc
 from . import bp
 from .output import json_response
@@ -95,7 +97,23 @@ def gaps():  # noqa: ANN201
         resp.headers["Content-Disposition"] = (
             f'attachment; filename="{filename(report, "geojson")}"')
         return resp
-    return json_response(report_dict(report))
+    return json_response(with_voice(s, report, report_dict(report)))
+
+
+def with_voice(s: Session, report: svc.GapReport, body: dict[str, Any]) -> dict[str, Any]:
+    """Add what residents say beside the supply: per kern the open needs and their support
+    and the searches that found nothing or few; per month the demand signals."""
+    codes = [r.kern_code for r in report.rows]
+    voice = demand.for_gaps(s, codes)
+    for row, kern in zip(report.rows, body["kernen"], strict=True):
+        kern.update(voice.get((row.kern_code, row.category), demand.Voice()).as_dict())
+    categories = [n.category for n in report.norms]
+    body["demand"] = {
+        "months": demand.MONTHS_SHOWN, "few_below": demand.FEW,
+        "rows": [r for r in demand.monthly_for_kernen(
+            s, codes, categories[0] if len(categories) == 1 else None)
+            if r["category"] in categories]}
+    return body
 
 
 def change_dict(change: svc.Change) -> dict[str, Any]:

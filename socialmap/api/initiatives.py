@@ -6,6 +6,7 @@ from flask import request
 from .. import db, settings
 from ..services.auth import may_see_private
 from ..services.initiatives import get_initiative, parse_id
+from ..services.needs import plan_support
 from ..services.taxonomy import taxonomy_tree
 from ..web.auth import current_user
 from . import bp
@@ -21,6 +22,9 @@ def initiative(ident: str):  # noqa: ANN201
     private = may_see_private(db.session(), current_user(), service_id)
     body = get_initiative(db.session(), service_id, include_private=private,
                           show_demo=settings.current().show_demo)
+    # A plan (status proposed) shows its draagvlak; other initiatives take no support.
+    body["support"] = (plan_support(db.session(), service_id)
+                       if body["status"] == "proposed" else None)
     response = json_response(body)
     if private:
         response.headers["Cache-Control"] = "private, no-store"

@@ -9,6 +9,8 @@ from flask import render_template, request
 from ..apidoc import DATABASE_ERRORS, ERROR_SCHEMA, error_responses, with_database_errors
 from ..vocab import KINDS, STATUSES
 from . import bp
+from .needs import OPENAPI_PATHS as NEEDS_PATHS
+from .needs import VOICE as NEEDS_VOICE
 from .output import json_response
 from .params import parse
 
@@ -152,6 +154,9 @@ SCHEMAS: dict[str, Any] = {
             "phones": _list({"type": "object"}),
             "assured_date": {"type": ["string", "null"]},
             "last_modified": {"type": "string", "format": "date-time"},
+            "support": {"type": ["object", "null"],
+                        "description": "A plan's (status proposed) support: `need` (ik heb dit "
+                                       "ook nodig) and `help` (ik wil helpen); null otherwise"},
         },
     },
     "Taxonomy": {
@@ -167,7 +172,11 @@ SCHEMAS: dict[str, Any] = {
     "Kern": {
         "type": "object", "required": ["type", "id", "geometry", "properties"],
         "properties": {"type": {"const": "Feature"}, "id": {"type": "string"},
-                       "geometry": {"type": "object"}, "properties": {"type": "object"}},
+                       "geometry": {"type": "object"}, "properties": {
+                           "type": "object",
+                           "description": "Figures of the kern, and what residents miss "
+                                          "(`needs`, `resolved`) and `plans`, with support",
+                           "properties": NEEDS_VOICE}},
     },
     "MapView": {
         "type": "object", "required": ["type", "features", "numberReturned", "map"],
@@ -348,6 +357,7 @@ def _document() -> dict[str, Any]:
                                       "content": {"application/json": {"schema": {
                                           "type": "object"}}}}, "400": ERROR},
             }},
+            **NEEDS_PATHS,
             "/taxonomy": {"get": {
                 "summary": "Categories and audiences, as trees",
                 "operationId": "getTaxonomy",

@@ -7,6 +7,7 @@ from . import (  # noqa: F401
     gaps,
     initiatives,
     mapdata,
+    needs,
     openapi,
     places,
     search,

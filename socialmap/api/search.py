@@ -8,6 +8,7 @@ from flask import request
 from werkzeug.datastructures import MultiDict
 
 from .. import db, settings
+from ..services import demand
 from ..services import search as svc
 from . import bp
 from .output import json_response
@@ -83,5 +84,6 @@ def feature_collection(result: svc.SearchResult, args: MultiDict[str, str]) -> d
 def search():  # noqa: ANN201
     req = parse(request.args, read_search)
     result = svc.search(db.session(), req, settings.current())
+    demand.record(db.session(), result)
     return json_response(feature_collection(result, request.args),
                          media_type="application/geo+json")

@@ -11,7 +11,7 @@ from ..db import get_db
 from ..errors import AppError
 from ..models.accounts import ROLES
 from ..queries import accounts as accounts_q
-from ..services import auth
+from ..services import auth, needs
 from ..services.submissions import purge_expired
 
 
@@ -127,6 +127,6 @@ def reset_totp(email: str) -> None:
 def purge() -> None:
     """Apply the retention periods of docs/PRIVACY.md (run daily, e.g. from cron)."""
     with get_db().session() as s, s.begin():
-        done = purge_expired(s)
+        done = {**purge_expired(s), **needs.purge_expired(s)}
     for what, n in done.items():
         click.echo(f"{what.replace('_', ' ')}: {n}")

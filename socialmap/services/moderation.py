@@ -339,7 +339,8 @@ def decide(s: Session, user: CurrentUser, submission_id: uuid.UUID,
 def _create_service(s: Session, user: CurrentUser, values: Mapping[str, Any]) -> uuid.UUID:
     """A new initiative from the approved fields of a submission; verified by the approval."""
     svc = Service(id=uuid.uuid4(), name=values["name"], kind=values["kind"],
-                  description=values.get("description"), status="active",
+                  description=values.get("description"),
+                  status=values.get("status") or "active",
                   schedule_note=values.get("schedule_note"),
                   fees_description=values.get("fees_description"), url=values.get("url"),
                   email=values.get("email"), source="aanmelding", assured_date=today(),

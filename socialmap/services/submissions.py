@@ -249,6 +249,11 @@ def is_bot(form: Mapping[str, Any]) -> bool:
     return bool(clean_text(form.get("homepage")))
 
 
+def is_plan(form: Mapping[str, Any]) -> bool:
+    """True when the resident says the initiative does not run yet (a plan)."""
+    return clean_text(form.get("plan")) in ("1", "on", "true", "ja")
+
+
 def submit_new(s: Session, form: Mapping[str, Any], client: str, settings: Settings,
                now: datetime | None = None) -> Received:
     """Validate and store a proposed initiative; raises FieldErrors or RateLimited."""
@@ -271,6 +276,8 @@ def submit_new(s: Session, form: Mapping[str, Any], client: str, settings: Setti
         "url": check.url("url"),
         "email": check.email("email"),
         "phone": check.phone("phone"),
+        # A plan that does not run yet becomes a service with status 'proposed'.
+        "status": "proposed" if is_plan(form) else None,
     }
     name, email, note = _submitter(check)
     if check.errors:

@@ -192,11 +192,12 @@ def init_app(app: Flask) -> None:
             response.vary.add("Cookie")
         return response
 
-    from . import contribute, editor
+    from . import contribute, editor, needs
 
     app.register_blueprint(bp)
     app.register_blueprint(contribute.bp)
     app.register_blueprint(editor.bp)
+    app.register_blueprint(needs.bp)
 
 
 # --- views ---------------------------------------------------------------------------------

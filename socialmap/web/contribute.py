@@ -51,6 +51,7 @@ STATUS_LABELS: dict[str, Any] = {
     "temporarily closed": lazy_gettext("Het is tijdelijk gesloten"),
     "defunct": lazy_gettext("Nee, het bestaat niet meer"),
     "inactive": lazy_gettext("Niet meer actief"),
+    "proposed": lazy_gettext("Een plan: het draait nog niet"),
 }
 
 SUBMISSION_STATUS_LABELS: dict[str, Any] = {

@@ -11,6 +11,7 @@ from flask import Blueprint, render_template, request, url_for
 from .. import db, gapmap, mapview, settings
 from ..config import DATA_ATTRIBUTION
 from ..errors import AppError, InvalidInput
+from ..services import demand as demand_svc
 from ..services import fragility as fragility_svc
 from ..services import gaps as svc
 from . import maps
@@ -198,6 +199,10 @@ def page():  # noqa: ANN201
     best = svc.plan_sites(db.session(), report).sites
     risk = fragility_of(form, report)
     embed, symbols_shown = gap_map(report, risk)
+    kern_codes = [r.kern_code for r in report.rows]
+    voice = demand_svc.for_gaps(db.session(), kern_codes)
+    demand_rows = demand_svc.monthly_for_kernen(db.session(), kern_codes,
+                                                report.norms[0].category)
     return render_template(
         "gaps.html", report=report, norm=report.norms[0], total=total,
         best_site=best[0] if best else None,
@@ -205,6 +210,8 @@ def page():  # noqa: ANN201
         thin_sentence=thin_sentence(total, report.norms[0]),
         rows=table_rows(report), map=embed, symbols_shown=symbols_shown, downloads=downloads,
         per_gemeente=per_gemeente(report), risk=risk, risk_symbol=gapmap.RISK_SYMBOL,
+        voice=voice, voice_empty=demand_svc.Voice(), demand_rows=demand_rows,
+        demand_months=demand_svc.MONTHS_SHOWN,
         risk_url=url_for("fragility.page", area=form.area, category=form.category,
                          demo="true" if form.demo else "false"),
         **context)

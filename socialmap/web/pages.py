@@ -1,6 +1,7 @@
 """HTML pages for people: search, initiative, kern, their print views and the language switch."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,11 +14,14 @@ from ..api.params import Params, parse
 from ..errors import AppError, NotFound
 from ..i18n import COOKIE, COOKIE_MAX_AGE, LANGUAGES
 from ..queries import stats
+from ..services import demand
+from ..services import needs as needs_svc
 from ..services import pages as svc
 from ..services.search import SearchResult
 from . import maps
 from .filters import distance
 from .messages import PLACE_HELP_CODES, user_message
+from .needs import LABELS as NEED_LABELS
 from .search_form import RADII, SearchForm, empty_form, read_form
 
 bp = Blueprint("pages", __name__)
@@ -77,6 +81,8 @@ def home():  # noqa: ANN201
         if form.request is not None:
             page = svc.search_page(db.session(), form.request, settings.current(),
                                    with_contacts=form.printing)
+            if not form.printing:  # a printed list repeats a search already counted
+                demand.record(db.session(), page.result)
     except AppError as err:
         form = empty_form(request.args)
         place_help = err.extra.get("choices") or err.extra.get("suggestions") or []
@@ -99,7 +105,7 @@ def home():  # noqa: ANN201
 
 @bp.get("/initiatief/<ident>")
 def initiative(ident: str):  # noqa: ANN201
-    parse(request.args, lambda p: None)
+    supported = parse(request.args, lambda p: p.choice("steun", ("geteld", "al")))
     page = svc.initiative_page(db.session(), ident, settings.current())
     item = page.initiative
     located = [loc for loc in item["locations"] if loc.get("coordinates")]
@@ -116,17 +122,25 @@ def initiative(ident: str):  # noqa: ANN201
             rows=page.outlines, hits=features, numbered=False,
             focus=next(iter(kern_codes)) if len(kern_codes) == 1 else None,
             extra_bounds=[(loc["coordinates"][1], loc["coordinates"][0]) for loc in located])
-    return render_template("detail.html", item=item, map=map_embed)
+    support = (needs_svc.plan_support(db.session(), uuid.UUID(item["id"]))
+               if item["status"] == "proposed" else None)
+    response = Response(render_template("detail.html", item=item, map=map_embed,
+                                        support=support, supported=supported))
+    if support is not None:  # a plan's page carries support forms and live counts
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
-def _read_kern_page(p: Params) -> tuple[int, bool]:
+def _read_kern_page(p: Params) -> tuple[int, bool, str | None, str | None]:
     offset = p.int("offset", 0, minimum=0, maximum=1_000_000) or 0
-    return offset, p.bool("print")
+    # 'behoefte' and 'steun' say what a resident just did (posted a need, gave support).
+    return (offset, p.bool("print"), p.choice("behoefte", ("ontvangen",)),
+            p.choice("steun", ("geteld", "al")))
 
 
 @bp.get("/kern/<code>")
 def kern(code: str):  # noqa: ANN201
-    offset, printing = parse(request.args, _read_kern_page)
+    offset, printing, posted, supported = parse(request.args, _read_kern_page)
     page = svc.kern_page(db.session(), code, settings.current(), KERN_PAGE_SIZE, offset,
                          with_contacts=printing)
     props = page.kern["properties"]
@@ -148,7 +162,13 @@ def kern(code: str):  # noqa: ANN201
         _("Kaart van kern %(name)s", name=props["label"]),
         rows=page.outlines, focus=props["code"],
         hits=maps.hit_collection(result.hits, offset + 1))
-    return render_template("kern.html", **context)
+    context.update(voice=needs_svc.kern_voice(db.session(), code, settings.current().show_demo),
+                   taxonomy=page.taxonomy, posted=posted, supported=supported,
+                   need_labels=NEED_LABELS, text_max=needs_svc.TEXT_MAX)
+    response = Response(render_template("kern.html", **context))
+    # The page carries forms with this browser's CSRF token and live support counts.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _safe_next(target: str | None) -> str:
