@@ -32,10 +32,11 @@ def create_app(config: Settings | dict[str, Any] | None = None,
     from . import i18n
     from .api import bp as api_bp
     from .api import load_routes
-    from .web import auth, filters, health, pages
+    from .web import auth, filters, health, pages, security
     from .web import errors as error_pages
 
     i18n.init_app(app)
+    security.init_app(app)
     error_pages.register(app)
     load_routes()
     app.register_blueprint(health.bp)

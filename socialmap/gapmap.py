@@ -40,7 +40,7 @@ STYLES: dict[Status, dict[str, Any]] = {
 
 # Hatched (gap), dotted (thin), plain (covered); colour-blind safe magenta, ochre and green.
 PATTERN_DEFS = f"""<svg class="gap-patterns" width="0" height="0" aria-hidden="true"
- focusable="false" style="position:absolute"><defs>
+ focusable="false"><defs>
 <pattern id="{PATTERN_IDS['gap']}" width="10" height="10" patternUnits="userSpaceOnUse"
  patternTransform="rotate(45)"><rect width="10" height="10" fill="#f7d4e8"/>
 <rect width="4" height="10" fill="#8e0152"/></pattern>

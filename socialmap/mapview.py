@@ -1,9 +1,10 @@
 """Pure folium helpers: outlines, search point, radius and result features -> folium.Map.
 
 No database and no Flask request in here. Every script and stylesheet the map needs is
-served by the app itself (`assets_url`), never from folium's default CDN. Result markers are
-drawn by /static/map.js from a GeoJSON FeatureCollection that is either inlined (the first
-page of results) or fetched from `hits_url`, so the page never has to carry a large data set.
+served by the app itself (`assets_url`), never from folium's default CDN. The page's own
+results (a screenful at most) are inlined as numbered pins drawn by /static/map.js; whatever
+else matches the search in the view comes from the map data API (`hits_url`, /api/v1/map with
+the search's filters) through /static/js/livemap.js, so the page never carries a large data set.
 """
 from __future__ import annotations
 
@@ -72,6 +73,9 @@ class MapTexts:
     close: str
     zoom_in: str
     zoom_out: str
+    initiative: str = "initiatief"
+    zoom_in_cluster: str = "inzoomen"
+    too_many: str = "Zoom in om te zien wat bij deze filters past."
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,8 @@ class MapSpec:
     origin: Origin | None = None
     radius_m: int | None = None
     hits: dict[str, Any] | None = None
+    # The map data endpoint with the search's filters (/api/v1/map?category=...): the map
+    # fetches what else matches in its view, skipping the inlined `hits`.
     hits_url: str | None = None
     numbered: bool = True
     detail_url: str = "/initiatief/{id}"
@@ -153,6 +159,28 @@ class HitLayer(MacroElement):
         header.add_child(JavascriptLink(
             f"{self.assets_url}/vendor/markercluster/leaflet.markercluster.js"),
             name="markercluster")
+        super().render(**kwargs)
+
+
+class LiveLayer(MacroElement):
+    """Everything else the search's filters match in the view: clusters or points from the
+    map data API, drawn by livemap.js and fetched again as the map moves."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        SocialMap.live({{ this._parent.get_name() }}, {{ this.options }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, assets_url: str, options: dict[str, Any]) -> None:
+        super().__init__()
+        self._name = "LiveLayer"
+        self.options = _js(options)
+        self.assets_url = assets_url
+
+    def render(self, **kwargs: Any) -> None:
+        self.get_root().header.add_child(
+            JavascriptLink(f"{self.assets_url}/js/livemap.js"), name="livemap")
         super().render(**kwargs)
 
 
@@ -251,16 +279,19 @@ def build_map(spec: MapSpec) -> folium.Map:
             title=f"{spec.texts.origin}: {spec.origin.label}", keyboard=False,
             interactive=False, z_index_offset=-1000,
         ).add_to(m)
-    source: dict[str, Any] | None = None
-    if spec.hits_url:
-        source = {"url": spec.hits_url}
-    elif spec.hits is not None:
-        source = {"data": spec.hits}
-    if source is not None:
-        m.add_child(HitLayer(spec.assets_url, source, {
+    if spec.hits is not None:
+        m.add_child(HitLayer(spec.assets_url, {"data": spec.hits}, {
             "numbered": spec.numbered, "clusterFrom": CLUSTER_FROM,
             "more": spec.texts.more, "cluster": spec.texts.cluster,
             "detailUrl": spec.detail_url,
+        }))
+    if spec.hits_url:
+        t = spec.texts
+        m.add_child(LiveLayer(spec.assets_url, {
+            "url": spec.hits_url, "detailUrl": spec.detail_url,
+            "skip": [f["id"] for f in (spec.hits or {}).get("features", ()) if f.get("id")],
+            "texts": {"initiatives": t.cluster, "initiative": t.initiative,
+                      "zoomIn": t.zoom_in_cluster, "more": t.more, "tooMany": t.too_many},
         }))
     if bounds is not None:
         m.fit_bounds([list(bounds[0]), list(bounds[1])], padding=(16, 16), max_zoom=16)
@@ -288,7 +319,7 @@ def hit_features(hits: Iterable[dict[str, Any]], first_number: int,
             continue
         props = hit["properties"]
         features.append({
-            "type": "Feature", "geometry": hit["geometry"],
+            "type": "Feature", "id": hit.get("id"), "geometry": hit["geometry"],
             "properties": {"n": number, "name": props["name"],
                            "lines": [line for line in props.get("lines", ()) if line],
                            "url": detail_url.replace("{id}", props["service_id"])},

@@ -1,5 +1,6 @@
 /* socialmap map helpers: accessible names, data attribution and result markers.
-   Markers come from a GeoJSON FeatureCollection, inlined ({data}) or fetched ({url}). */
+   The page's own results are numbered pins from an inlined GeoJSON FeatureCollection; the
+   rest of what matches comes from the map data API through livemap.js (SocialMap.live). */
 (function () {
   "use strict";
 
@@ -141,15 +142,22 @@
   }
 
   SocialMap.addHits = function (map, source, opts) {
-    if (source.url) {
-      return fetch(source.url, { headers: { Accept: "application/geo+json" } })
-        .then(function (r) {
-          return r.ok ? r.json() : { features: [] };
-        })
-        .then(function (collection) {
-          return draw(map, collection, opts);
-        });
-    }
     return draw(map, source.data, opts);
+  };
+
+  // What else matches the search in the view, from the map data API (livemap.js); `url` is
+  // the endpoint with the search's filters, `skip` the ids already drawn as numbered pins.
+  SocialMap.live = function (map, opts) {
+    var url = new URL(opts.url, window.location.href);
+    var params = {};
+    url.searchParams.forEach(function (value, name) {
+      (params[name] = params[name] || []).push(value);
+    });
+    var live = window.SocialmapLiveMap.attach(map, {
+      endpoint: url.pathname, params: params, detailUrl: opts.detailUrl, texts: opts.texts,
+      skip: opts.skip,
+    });
+    map.getContainer().socialmapLive = live;
+    return live;
   };
 })();

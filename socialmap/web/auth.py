@@ -38,7 +38,7 @@ SESSION_KEY = "sid"
 CSRF_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
 MAX_BODY = 256 * 1024
-# Headers every response gets; pages that take input add a strict CSP and no caching.
+# Headers every response gets; pages that take input add no caching.
 BASE_HEADERS = {"X-Content-Type-Options": "nosniff",
                 "Referrer-Policy": "strict-origin-when-cross-origin"}
 ROLE_LABELS = {"admin": lazy_gettext("beheerder"), "editor": lazy_gettext("redacteur"),
@@ -134,7 +134,8 @@ def check_csrf() -> None:
 
 
 def protect(blueprint: Blueprint) -> None:
-    """CSRF checks on every post of the blueprint, and strict headers on its answers."""
+    """CSRF checks on every post of the blueprint, and no caching of its answers (the
+    Content-Security-Policy is the app's, socialmap.web.security)."""
     @blueprint.before_request
     def _csrf() -> None:
         if request.method == "POST":
@@ -143,20 +144,9 @@ def protect(blueprint: Blueprint) -> None:
     @blueprint.after_request
     def _headers(response: Response) -> Response:
         response.headers["Cache-Control"] = "no-store"
-        response.headers["Content-Security-Policy"] = content_security_policy()
-        response.headers["X-Frame-Options"] = "DENY"
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.vary.add("Cookie")
         return response
-
-
-def content_security_policy() -> str:
-    """No inline script, no foreign script; map tiles from the configured tile server only."""
-    tiles = urlsplit(settings.current().tile_url)
-    tile_origin = f"{tiles.scheme}://{tiles.netloc}".replace("{s}.", "*.") if tiles.netloc else ""
-    return ("default-src 'self'; script-src 'self'; style-src 'self'; "
-            f"img-src 'self' data: {tile_origin}; connect-src 'self'; font-src 'self'; "
-            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
 # --- the app hooks -------------------------------------------------------------------------

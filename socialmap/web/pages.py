@@ -69,7 +69,8 @@ def _search_map(page: svc.SearchPage) -> mapview.MapEmbed:
         rows=page.outlines, focus=result.kern_code,
         origin=mapview.Origin(place.lat, place.lon, place.label),
         radius_m=result.radius if result.mode == "radius" else None,
-        hits=maps.hit_collection(result.hits, result.request.offset + 1))
+        hits=maps.hit_collection(result.hits, result.request.offset + 1),
+        hits_url=maps.live_url(request.args))
 
 
 @bp.get("/")

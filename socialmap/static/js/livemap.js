@@ -4,6 +4,7 @@
      endpoint: "/api/v1/map",                  // the map data API
      params: {category: "vervoer"},            // the search's filters (strings or arrays)
      detailUrl: "/initiatief/{id}",            // a point's popup links here
+     skip: ["<id>", ...],                      // point ids the page draws itself
      texts: {initiatives: "initiatieven", zoomIn: "inzoomen", more: "Meer over dit initiatief",
              tooMany: "Zoom in om te zien wat bij deze filters past."}
    });
@@ -35,22 +36,17 @@
              tooMany: "Zoom in om te zien wat bij deze filters past." },
   };
 
-  var STYLE =
-    ".sm-cluster{display:flex;align-items:center;justify-content:center;border-radius:50%;" +
-    "background:#fff;border:3px solid #1d4f91;color:#102a4c;font:700 13px/1 system-ui,sans-serif;" +
-    "box-shadow:0 1px 3px rgba(0,0,0,.45);cursor:pointer}" +
-    ".sm-cluster:focus-visible,.sm-point:focus-visible{outline:3px solid #000;outline-offset:2px}" +
-    ".sm-point{border-radius:50%;background:#c0392b;border:2px solid #fff;" +
-    "box-shadow:0 0 0 1px #5a1a12}" +
-    ".sm-notice{background:#fff;color:#102a4c;padding:.4em .7em;border:2px solid #1d4f91;" +
-    "border-radius:4px;font:1rem/1.3 system-ui,sans-serif;max-width:20em}" +
-    ".sm-notice:empty{display:none}";
+  // The stylesheet beside this script: a <link>, as a Content-Security-Policy without
+  // inline styles allows it where an injected <style> would be refused.
+  var STYLESHEET = (document.currentScript && document.currentScript.src ||
+                    "/static/js/livemap.js").replace(/\.js(\?.*)?$/, ".css");
 
   function injectStyle() {
     if (document.getElementById("sm-livemap-style")) return;
-    var el = document.createElement("style");
+    var el = document.createElement("link");
     el.id = "sm-livemap-style";
-    el.textContent = STYLE;
+    el.rel = "stylesheet";
+    el.href = STYLESHEET;
     document.head.appendChild(el);
   }
 
@@ -100,6 +96,9 @@
     this.map = map;
     this.opts = merge(DEFAULTS, opts);
     this.opts.texts = merge(DEFAULTS.texts, opts && opts.texts);
+    // Points the page already draws itself (its numbered results) are not drawn twice.
+    this.skip = {};
+    (this.opts.skip || []).forEach(function (id) { this.skip[id] = true; }, this);
     this.layer = L.layerGroup().addTo(map);
     this.markers = {};          // feature key -> marker
     this.fetched = null;        // {bounds, zoom, query} of the markers shown
@@ -172,8 +171,10 @@
   LiveMap.prototype.draw = function (features) {
     var next = {};
     var i, f, key, marker;
+    var skip = this.skip;
     for (i = 0; i < features.length; i++) {
       f = features[i];
+      if (!f.properties.cluster && skip[f.id]) continue;
       key = f.properties.cluster ? f.id + "#" + f.properties.count : f.id;
       marker = this.markers[key];
       next[key] = marker || (f.properties.cluster ? this.cluster(f) : this.point(f));
@@ -186,7 +187,7 @@
     }
     this.markers = next;
     var el = this.map.getContainer();
-    el.dataset.liveMarkers = String(features.length);
+    el.dataset.liveMarkers = String(Object.keys(next).length);
   };
 
   LiveMap.prototype.cluster = function (f) {
