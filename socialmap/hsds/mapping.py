@@ -111,7 +111,9 @@ def service_out(svc: Row, extra: Mapping[str, Any] | None = None) -> dict[str, A
         "organization_id": text(svc["organization_id"]) or derived_id(svc["id"], "organization"),
         "name": svc["name"], "alternate_name": svc["alternate_name"],
         "description": svc["description"], "url": svc["url"], "email": svc["email"],
-        "status": svc["status"], "fees_description": svc["fees_description"],
+        # A plan is not in HSDS's vocabulary: it does not run (yet), so it is 'inactive'.
+        "status": "inactive" if svc["status"] == "proposed" else svc["status"],
+        "fees_description": svc["fees_description"],
         "eligibility_description": svc["eligibility_description"],
         "assured_date": svc["assured_date"].isoformat() if svc["assured_date"] else None,
         # An assurer is published only as an e-mail address (HSDS assurer_email), never a name.
