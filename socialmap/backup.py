@@ -36,6 +36,7 @@ class RestoreReport:
     verify_seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
     revision: str | None = None
+    rebuild_seconds: float | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -45,7 +46,11 @@ class RestoreReport:
 
 # Extensions and their own objects exist in the target before the restore: creating them needs
 # a superuser, and the app's role restores the rest (--no-owner).
-_SKIP_TOC = re.compile(r" (EXTENSION|COMMENT - EXTENSION) | TABLE DATA public spatial_ref_sys ")
+_SKIP_TOC = re.compile(r" (EXTENSION|COMMENT - EXTENSION) | TABLE DATA public spatial_ref_sys "
+                       r"| MATERIALIZED VIEW DATA public map_grid ")
+# Derived data that is not restored but rebuilt after the database can serve: the map's grid
+# (the map counts live until then; docs/MAPDATA.md).
+DEFERRED_VIEWS: tuple[str, ...] = ("map_grid",)
 _EXTENSION_TOC = re.compile(r"\d+; \d+ \d+ EXTENSION - (\S+)")
 _COPY = re.compile(rb'COPY (?:public\.)?"?([^\s"(]+)"? .* FROM stdin;')
 _USER_OBJECTS = text("""
@@ -237,6 +242,18 @@ def restore(path: Path, url: str, *, jobs: int | None = None) -> RestoreReport:
     verify(url, counted, report)
     report.verify_seconds = time.perf_counter() - t0
     return report
+
+
+def rebuild_deferred(url: str, report: RestoreReport) -> None:
+    """Build the derived views a restore leaves empty (DEFERRED_VIEWS); the site serves
+    meanwhile."""
+    from .queries.mapdata import refresh_grid
+
+    with _connect(url) as conn:
+        t0 = time.perf_counter()
+        refresh_grid(conn)
+        conn.commit()
+        report.rebuild_seconds = time.perf_counter() - t0
 
 
 def verify(url: str, expected: dict[str, int], report: RestoreReport) -> None:

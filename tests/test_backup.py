@@ -13,6 +13,7 @@ from socialmap import backup as bk
 from socialmap import create_app, migrate
 from socialmap.config import Settings
 from socialmap.pgcluster import Cluster
+from socialmap.queries import mapdata as map_queries
 
 from .conftest import create_database
 
@@ -125,7 +126,7 @@ def test_restore_into_new_database_finds_every_record_and_change(
     try:
         result = app.test_cli_runner().invoke(args=["restore", str(archive), "--into", TARGET])
         assert result.exit_code == 0, result.output
-        assert "Verified" in result.output
+        assert "Verified" in result.output and "Map grid built" in result.output
         src = create_engine(source, poolclass=NullPool)
         dst = create_engine(cluster.socket_url(TARGET), poolclass=NullPool)
         with src.connect() as a, dst.connect() as b:
@@ -170,6 +171,27 @@ def test_restore_as_plain_role_into_empty_database(cluster: Cluster, archive: Pa
                               "WHERE schemaname = 'public' AND tablename <> 'spatial_ref_sys'",
                               db=name)
         assert owners == ROLE
+        # The map's grid is derived: left empty by the restore, the map counts live meanwhile.
+        url = cluster.socket_url(name, user=ROLE)
+        engine = create_engine(url, poolclass=NullPool)
+        with engine.connect() as conn:
+            assert not map_queries.grid_populated(conn)
+            visible = conn.execute(text(
+                "SELECT count(*) FROM service_at_location sal JOIN service s "
+                "ON s.id = sal.service_id WHERE s.status IN ('active', 'temporarily closed')"
+            )).scalar_one()
+        client = create_app(Settings(database_url=url, testing=True, secret_key="x")).test_client()
+        answer = client.get("/api/v1/map?bbox=3.2,50.7,7.3,53.6&zoom=7")
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        assert answer.get_json()["map"]["source"] == "live"
+        assert answer.get_json()["numberMatched"] == visible > 0
+        bk.rebuild_deferred(url, report)
+        with engine.connect() as conn:
+            assert map_queries.grid_populated(conn)
+            in_grid = conn.execute(text(
+                "SELECT sum(n) FROM map_grid WHERE z = 4 AND slice = ''")).scalar_one()
+            assert in_grid == visible
+        engine.dispose()
     finally:
         cluster.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 

@@ -413,3 +413,16 @@ def test_a_small_registry_is_counted_live_and_fresh(client, conn, registry, nes,
     assert after["numberMatched"] == before["numberMatched"] + 1
     assert after["numberMatched"] == plain_count(conn, after["map"]["bbox_rd"])
     assert not q.hits_at_most(conn, 10)
+
+
+def test_map_refresh_command_recounts_the_grid(runner, conn, registry, nes) -> None:
+    def total() -> int:
+        return conn.execute(text("SELECT sum(n) FROM map_grid WHERE z = 4 AND slice = ''"))\
+            .scalar_one()
+
+    before = total()
+    _add(conn, "Via de opdracht", nes[0] + 30, nes[1] + 30)
+    result = runner.invoke(args=["map", "refresh"])
+    assert result.exit_code == 0, result.output
+    assert "map grid refreshed in" in result.output
+    assert total() == before + 1

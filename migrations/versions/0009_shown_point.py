@@ -133,15 +133,17 @@ def upgrade() -> None:
     op.execute("""
     CREATE FUNCTION sm_kern_point_moved() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+      IF OLD.point IS NOT DISTINCT FROM NEW.point THEN RETURN NULL; END IF;
       UPDATE location SET shown_geom = NEW.point
        WHERE kern_code = NEW.code AND location_type = 'private'
          AND shown_geom IS DISTINCT FROM NEW.point;
       RETURN NULL;
     END $$
     """)
+    # No WHEN clause: pg_restore recreates triggers with an empty search_path, where a
+    # geometry comparison in WHEN cannot be resolved; the function body compares instead.
     op.execute("CREATE TRIGGER kern_point_moved AFTER UPDATE OF point ON kern "
-               "FOR EACH ROW WHEN (OLD.point IS DISTINCT FROM NEW.point) "
-               "EXECUTE FUNCTION sm_kern_point_moved()")
+               "FOR EACH ROW EXECUTE FUNCTION sm_kern_point_moved()")
 
 
 def downgrade() -> None:

@@ -69,4 +69,8 @@ def restore(file: Path, into: str | None, jobs: int | None) -> None:
         for problem in report.problems:
             click.echo(f"  problem: {problem}", err=True)
         raise SystemExit(1)
-    click.echo("Verified: every table has the rows of the backup; the schema is at head.")
+    click.echo("Verified: every table has the rows of the backup; the schema is at head. "
+               "Ready to serve.")
+    click.echo("Building the map's grid (the map counts live until it is done) ...")
+    bk.rebuild_deferred(target, report)
+    click.echo(f"Map grid built in {report.rebuild_seconds:.1f} s.")

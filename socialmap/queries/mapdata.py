@@ -224,11 +224,26 @@ def hits_at_most(conn: Connection, limit: int) -> bool:
     return bool(counted <= limit)
 
 
+def grid_populated(conn: Connection) -> bool:
+    """Whether the grid holds data (a restore leaves it empty until its first refresh)."""
+    return bool(conn.execute(text(
+        "SELECT relispopulated FROM pg_class WHERE oid = 'map_grid'::regclass")).scalar_one())
+
+
+def live_total(conn: Connection, box: tuple[float, float, float, float], limit: int) -> int:
+    """How many visible records lie in `box`, counted from the registry up to `limit` + 1."""
+    hit = shown_hits(Filters(), box).subquery("hits")
+    return int(conn.execute(select(func.count()).select_from(
+        select(hit.c.sal_id).limit(limit + 1).subquery())).scalar_one())
+
+
 def refresh_grid(conn: Connection, *, concurrently: bool = True) -> None:
     """Recount the grid from the registry; concurrently keeps it readable meanwhile."""
     # The term rows expand every record to its terms and their parents; a generous work_mem
     # keeps that aggregation in memory instead of sorting on disk.
     conn.execute(text("SET LOCAL work_mem = '256MB'"))
+    # An empty (never refreshed) grid cannot be refreshed concurrently, nor read meanwhile.
+    concurrently = concurrently and grid_populated(conn)
     mode = "CONCURRENTLY " if concurrently else ""
     conn.execute(text(f"REFRESH MATERIALIZED VIEW {mode}map_grid"))
 

@@ -89,15 +89,19 @@ def map_view(s: Session, req: MapRequest, settings: Settings,
     if box is None:
         return _collection([], 0, req.zoom, "clusters", "grid", None)
     conn = s.connection()
-    # A registry small enough to count live is always counted live: fresh without a refresh.
-    slices = None if q.hits_at_most(conn, GRID_FROM_HITS) else q.grid_slices(filters)
+    # A registry small enough to count live is always counted live: fresh without a refresh;
+    # so is one whose grid is empty (just restored, until `flask map refresh`).
+    grid_ready = q.grid_populated(conn)
+    slices = (None if not grid_ready or q.hits_at_most(conn, GRID_FROM_HITS)
+              else q.grid_slices(filters))
     # Points are drawn from the cells of the zoom (at most zoom 15's); clusters from the
     # cells the grid holds for the filters (zoom 12's for a slice).
     view = cells_for(min(req.zoom, q.GRID_MAX_ZOOM), box)
     wants_points = req.zoom >= POINTS_MIN_ZOOM
     if slices is None:
         # Every record in view must be tested against the filters: the grid says how many.
-        in_view = q.grid_total(conn, view, (q.ALL,), True)
+        in_view = (q.grid_total(conn, view, (q.ALL,), True) if grid_ready
+                   else q.live_total(conn, view.box, LIVE_CLUSTER_BUDGET))
         if wants_points and in_view <= LIVE_POINTS_BUDGET:
             points = _points(conn, filters, view)
             if points is not None:
@@ -193,3 +197,8 @@ def refresh_grid(s: Session, *, concurrently: bool = True) -> None:
     """Recount the map's grid from the registry (after imports; commits)."""
     q.refresh_grid(s.connection(), concurrently=concurrently)
     s.commit()
+
+
+def grid_populated(s: Session) -> bool:
+    """Whether the map's grid holds data (it does not right after a restore)."""
+    return q.grid_populated(s.connection())
