@@ -15,6 +15,9 @@ def create_app(config: Settings | dict[str, Any] | None = None,
     """Build the Flask app; `bind` lets tests run every request inside their own transaction."""
     settings = config if isinstance(config, Settings) else Settings.from_env(**(config or {}))
     settings = settings.with_secret_key()
+    from .services.gaps import check_norm_setting
+
+    check_norm_setting(settings)  # a bad SOCIALMAP_GAP_NORMS stops the start, not a request
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,

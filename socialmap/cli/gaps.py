@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -192,3 +193,12 @@ def sites_text(report: svc.SiteReport) -> str:
     lines.append(f"Daarna nog zonder: {report.remaining.kernen} kern(en) met "
                  f"{svc.dutch_number(report.remaining.of(report.weight))} {label}.")
     return "\n".join(lines)
+
+
+@group.command("refresh")
+def refresh_command() -> None:
+    """Recompute the stored coverage of every kern and category (after a large import)."""
+    start = time.perf_counter()
+    rows = _run(lambda s: svc.refresh(s, settings.current()))
+    click.echo(f"{rows} kern × categorie-rijen opnieuw berekend in "
+               f"{time.perf_counter() - start:.1f} s.")

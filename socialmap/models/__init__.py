@@ -2,6 +2,7 @@
 from .accounts import RateBucket, User, UserGemeente, UserSession
 from .audit import Change
 from .base import RD_NEW, Base
+from .gaps import GapArea, GapCoverage, GapDirty, GapPoint
 from .geography import DatasetLoad, Gemeente, Kern, Pc4, Provincie
 from .hsds import HsdsRecord
 from .registry import (
@@ -26,4 +27,5 @@ __all__ = [
     "ServiceArea", "ServiceAtLocation", "Taxonomy", "TaxonomyTerm",
     "RateBucket", "ServiceArchive", "Submission", "SubmissionField", "User", "UserGemeente",
     "UserSession", "DemandSignal", "Funding", "Need", "Subscription", "Support",
+    "GapArea", "GapCoverage", "GapDirty", "GapPoint",
 ]

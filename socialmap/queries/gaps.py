@@ -1,10 +1,11 @@
 """Gap statements: coverage of kernen per category, what-if impacts and best new sites.
 
-Coverage is one statement over all kernen of the scope times all categories asked for: a
-LATERAL nearest-neighbour scan on the GiST index of location.geom from each kern point, plus
-two LATERAL lookups on indexed kern codes (service areas, and locations in the kern). Every
-count stops at `cap`, so that a kern in a city with hundreds of initiatives costs no more than
-one with ten. The category of a service is a term or a child of it, as in search.
+Coverage is one statement over the kernen of the scope times the categories asked for, on the
+derived tables of migration 0010: a LATERAL nearest-neighbour scan on the GiST index of
+gap_point (category, geom) from each kern point, which yields only points of the category,
+plus LATERAL lookups on (category, kern_code) for service areas and for locations in the kern.
+Every count stops at `cap` (exact below it), so that a kern in a city with hundreds of
+initiatives costs no more than one with ten. The stored coverage is in `gap_store`.
 """
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
-    exists,
     func,
     literal_column,
     select,
@@ -37,6 +37,8 @@ from sqlalchemy.sql.selectable import CTE, Subquery
 
 from ..models import (
     Attribute,
+    GapArea,
+    GapPoint,
     Gemeente,
     Kern,
     Location,
@@ -47,7 +49,6 @@ from ..models import (
     Taxonomy,
     TaxonomyTerm,
 )
-from .taxonomy import term_ids_of
 
 S = Service.__table__
 L = Location.__table__
@@ -59,12 +60,17 @@ G = Gemeente.__table__
 P = Provincie.__table__
 T = TaxonomyTerm.__table__
 TX = Taxonomy.__table__
+GP = GapPoint.__table__
+GA = GapArea.__table__
 
-# Only what runs now counts: a temporarily closed initiative leaves a gap while it is closed.
+# Only what runs now counts: a temporarily closed initiative leaves a gap while it is closed,
+# and a plan ('proposed') is not help yet.
 COUNTED_STATUS = "active"
 # A virtual location (a website, a phone line) is nowhere; it cannot be near a kern.
 NOWHERE = "virtual"
 PEOPLE = ("inhabitants", "inhabitants_65plus", "inhabitants_75plus")
+# As a literal, so that the planner can use the partial indexes on gap_point (status = ...).
+_ACTIVE = literal_column(f"'{COUNTED_STATUS}'")
 
 
 @dataclass(frozen=True)
@@ -96,50 +102,33 @@ class Scope:
     kern_codes: tuple[str, ...] | None = None
 
 
-def _norm_cte() -> CTE:
-    """The norms from parallel array parameters, each with the ids of its category's terms
-    (from the parallel arrays term_category and term_id), numbered in the order given."""
+def norm_cte() -> CTE:
+    """The norms from parallel array parameters, numbered in the order given."""
     given = func.unnest(
         bindparam("n_category", type_=ARRAY(Text)), bindparam("n_metres", type_=ARRAY(Float)),
         bindparam("n_serve", type_=ARRAY(Boolean)), bindparam("n_search", type_=ARRAY(Float)),
     ).table_valued("category", "metres", "serve", "search_m",
                    with_ordinality="position").render_derived("given")
-    terms = func.unnest(
-        bindparam("term_category", type_=ARRAY(Text)),
-        bindparam("term_id", type_=ARRAY(UUID(as_uuid=True))),
-    ).table_valued("category", "id").render_derived("term")
-    grouped = (select(terms.c.category, func.array_agg(terms.c.id).label("term_ids"))
-               .group_by(terms.c.category).subquery("terms"))
-    return (
-        select(given.c.position, given.c.category, given.c.metres, given.c.serve,
-               given.c.search_m, grouped.c.term_ids)
-        .join_from(given, grouped, grouped.c.category == given.c.category)
-        .cte("norm")
-    )
+    return select(given).cte("norm")
 
 
-def _counted(opts: Options, term_ids: ColumnElement[Any],
-             service_id: ColumnElement[Any]) -> list[ColumnElement[bool]]:
-    """WHERE clauses on service (S): counted status, options, and one of the category terms.
-
-    The category test is tied to `service_id` of the joined row (not to S), so that it can be
-    checked on the attribute index before the service row is fetched.
-    """
-    clauses: list[ColumnElement[bool]] = [
-        S.c.status == COUNTED_STATUS,
-        exists().where(A.c.service_id == service_id,
-                       A.c.taxonomy_term_id == func.any(term_ids)).correlate_except(A),
-    ]
+def _counted(table: Any, opts: Options, category: ColumnElement[Any]
+             ) -> list[ColumnElement[bool]]:
+    """WHERE clauses on gap_point or gap_area: the category, counted status and options."""
+    clauses: list[ColumnElement[bool]] = [table.c.category == category,
+                                          table.c.status == _ACTIVE]
     if not opts.include_demo:
-        clauses.append(S.c.is_demo.is_(False))
+        clauses.append(table.c.is_demo.is_(False))
     if opts.verified_since is not None:
-        clauses.append(S.c.assured_date >= bindparam("verified_since", type_=Date))
+        clauses.append(table.c.assured_date >= bindparam("verified_since", type_=Date))
     if opts.exclude_service is not None:
-        clauses.append(S.c.id != bindparam("exclude_service", type_=UUID(as_uuid=True)))
+        clauses.append(table.c.service_id
+                       != bindparam("exclude_service", type_=UUID(as_uuid=True)))
     return clauses
 
 
-def _kernen(scope: Scope) -> list[ColumnElement[bool]]:
+def kernen_where(scope: Scope) -> list[ColumnElement[bool]]:
+    """WHERE clauses on kern for the scope."""
     if scope.kern_codes is not None:
         return [K.c.code == func.any(bindparam("kern_codes", type_=ARRAY(Text)))]
     if scope.gemeente:
@@ -150,17 +139,19 @@ def _kernen(scope: Scope) -> list[ColumnElement[bool]]:
     return []
 
 
+def _empty() -> ColumnElement[Any]:
+    return literal_column("'{}'::uuid[]")
+
+
 def _nearest(norm: CTE, opts: Options) -> Subquery:
-    """Up to `cap` nearest counted locations of the norm's category (one for a must-serve
+    """Up to `cap` nearest counted points of the norm's category (one for a must-serve
     norm), from the kern point, no further than the norm's search distance (so a rare
     category cannot make one kern walk the whole index)."""
-    distance = L.c.geom.op("<->")(K.c.point)
+    distance = GP.c.geom.op("<->")(K.c.point)
     nearest = (
-        select(SAL.c.service_id, L.c.location_type, cast(distance, Float).label("d"))
-        .select_from(L.join(SAL, SAL.c.location_id == L.c.id).join(S, S.c.id == SAL.c.service_id))
-        .where(func.ST_DWithin(L.c.geom, K.c.point, norm.c.search_m),
-               L.c.location_type != NOWHERE,
-               *_counted(opts, norm.c.term_ids, SAL.c.service_id))
+        select(GP.c.service_id, GP.c.private, cast(distance, Float).label("d"))
+        .where(func.ST_DWithin(GP.c.geom, K.c.point, norm.c.search_m),
+               *_counted(GP, opts, norm.c.category))
         .order_by(distance)
         .correlate(K, norm)
         # A must-serve norm counts what is in or serves the kern; here it needs the nearest.
@@ -170,40 +161,56 @@ def _nearest(norm: CTE, opts: Options) -> Subquery:
     within = nearest.c.d <= norm.c.metres
     return select(
         func.min(nearest.c.d).label("nearest_m"),
-        (func.array_agg(aggregate_order_by(nearest.c.location_type, nearest.c.d))[1] == "private")
+        func.array_agg(aggregate_order_by(nearest.c.private, nearest.c.d))[1]
         .label("nearest_private"),
+        func.count().filter(within).label("points"),
         func.coalesce(func.array_agg(nearest.c.service_id.distinct()).filter(within),
-                      literal_column("'{}'::uuid[]")).label("ids"),
+                      _empty()).label("ids"),
     ).lateral("near")
+
+
+def _within_all(norm: CTE, near: Subquery, opts: Options) -> Subquery:
+    """When the `cap` nearest points within the norm belong to fewer than `cap` initiatives
+    (one with several locations), the initiatives among all points within the norm, up to
+    `cap`; otherwise no row is read."""
+    cap = bindparam("cap", type_=Integer)
+    ids = (
+        select(GP.c.service_id).distinct()
+        .where(~norm.c.serve, near.c.points >= cap, func.cardinality(near.c.ids) < cap,
+               func.ST_DWithin(GP.c.geom, K.c.point, norm.c.metres),
+               *_counted(GP, opts, norm.c.category))
+        .correlate(K, norm, near)
+        .limit(cap)
+        .subquery("within_row")
+    )
+    return select(func.array_agg(ids.c.service_id).label("ids")).lateral("within_all")
 
 
 def _serving(norm: CTE, opts: Options) -> Subquery:
     """Up to `cap` counted services of the category that list the kern in their service area."""
     serving = (
-        select(SA.c.service_id)
-        .join(S, S.c.id == SA.c.service_id)
-        .where(SA.c.kern_code == K.c.code, *_counted(opts, norm.c.term_ids, SA.c.service_id))
+        select(GA.c.service_id)
+        .where(GA.c.kern_code == K.c.code, *_counted(GA, opts, norm.c.category))
         .correlate(K, norm)
         .limit(bindparam("cap", type_=Integer))
         .subquery("serving_row")
     )
-    return select(func.coalesce(func.array_agg(serving.c.service_id),
-                                literal_column("'{}'::uuid[]")).label("ids")).lateral("serving")
+    return select(func.coalesce(func.array_agg(serving.c.service_id), _empty())
+                  .label("ids")).lateral("serving")
 
 
 def _located(norm: CTE, opts: Options) -> Subquery:
     """For a must-serve norm: up to `cap` counted services with a location in the kern."""
     located = (
-        select(SAL.c.service_id)
-        .select_from(L.join(SAL, SAL.c.location_id == L.c.id).join(S, S.c.id == SAL.c.service_id))
-        .where(norm.c.serve, L.c.kern_code == K.c.code, L.c.location_type != NOWHERE,
-               *_counted(opts, norm.c.term_ids, SAL.c.service_id))
+        select(GP.c.service_id).distinct()
+        .where(norm.c.serve, GP.c.kern_code == K.c.code, *_counted(GP, opts, norm.c.category))
         .correlate(K, norm)
+        .order_by(GP.c.service_id)
         .limit(bindparam("cap", type_=Integer))
         .subquery("located_row")
     )
-    return select(func.coalesce(func.array_agg(located.c.service_id.distinct()),
-                                literal_column("'{}'::uuid[]")).label("ids")).lateral("located")
+    return select(func.coalesce(func.array_agg(located.c.service_id), _empty())
+                  .label("ids")).lateral("located")
 
 
 def _distinct_count(ids: ColumnElement[Any]) -> ColumnElement[int]:
@@ -216,11 +223,15 @@ def coverage_statement(scope: Scope, opts: Options) -> Select[Any]:
 
     `within` counts the initiatives located within the norm distance (for a must-serve norm:
     located in the kern), `serving` those serving the kern through their service area, and
-    `providers` both together, each initiative once.
+    `providers` both together, each initiative once; each stops at `cap`.
     """
-    norm = _norm_cte()
-    near, serving, located = _nearest(norm, opts), _serving(norm, opts), _located(norm, opts)
-    within_ids = case((norm.c.serve, located.c.ids), else_=near.c.ids)
+    norm = norm_cte()
+    near = _nearest(norm, opts)
+    within_all, serving, located = _within_all(norm, near, opts), _serving(norm, opts), \
+        _located(norm, opts)
+    within_ids = case((norm.c.serve, located.c.ids),
+                      else_=func.coalesce(within_all.c.ids, near.c.ids))
+    cap = bindparam("cap", type_=Integer)
     return (
         select(
             K.c.code.label("kern_code"), K.c.name.label("kern_name"),
@@ -230,59 +241,51 @@ def coverage_statement(scope: Scope, opts: Options) -> Select[Any]:
             near.c.nearest_m, near.c.nearest_private,
             func.cardinality(within_ids).label("within"),
             func.cardinality(serving.c.ids).label("serving"),
-            _distinct_count(func.array_cat(within_ids, serving.c.ids)).label("providers"),
+            func.least(cap, _distinct_count(func.array_cat(within_ids, serving.c.ids)))
+            .label("providers"),
         )
         .select_from(
             K.join(G, G.c.code == K.c.gemeente_code)
             .join(norm, true())
             .outerjoin(near, true())
+            .outerjoin(within_all, true())
             .outerjoin(serving, true())
             .outerjoin(located, true())
         )
-        .where(*_kernen(scope))
+        .where(*kernen_where(scope))
         .order_by(G.c.name, K.c.name, K.c.code, norm.c.position)
     )
 
 
-def category_terms(conn: Connection, categories: Sequence[str]) -> list[Any]:
-    """(category, term id) for each top-level category and each of its children."""
-    parent = T.alias("parent")
-    return conn.execute(
-        select(func.coalesce(parent.c.code, T.c.code).label("category"), T.c.id)
-        .outerjoin(parent, parent.c.id == T.c.parent_id)
-        .where(T.c.id.in_(term_ids_of("category", list(categories))))
-    ).all()
-
-
-def bind_values(norms: Sequence[NormRow], terms: Sequence[Any], scope: Scope, opts: Options,
-                cap: int) -> dict[str, Any]:
+def bind_values(norms: Sequence[NormRow], scope: Scope, opts: Options | None = None,
+                cap: int | None = None) -> dict[str, Any]:
+    """Values for the norm arrays, the scope, the options and the cap."""
     values: dict[str, Any] = {
-        "cap": cap,
         "n_category": [n.category for n in norms], "n_metres": [n.metres for n in norms],
         "n_serve": [n.serve for n in norms], "n_search": [n.search_m for n in norms],
-        "term_category": [t.category for t in terms], "term_id": [t.id for t in terms],
     }
+    if cap is not None:
+        values["cap"] = cap
     if scope.kern_codes is not None:
         values["kern_codes"] = list(scope.kern_codes)
     elif scope.gemeente:
         values["gemeente"] = scope.gemeente
     elif scope.provincie:
         values["provincie"] = scope.provincie
-    if opts.verified_since is not None:
+    if opts is not None and opts.verified_since is not None:
         values["verified_since"] = opts.verified_since
-    if opts.exclude_service is not None:
+    if opts is not None and opts.exclude_service is not None:
         values["exclude_service"] = opts.exclude_service
     return values
 
 
 def coverage(conn: Connection, norms: Sequence[NormRow], scope: Scope, opts: Options,
              cap: int) -> list[Any]:
-    """The coverage rows, ordered by gemeente, kern and the order of `norms`."""
+    """The coverage rows, computed now, ordered by gemeente, kern and the order of `norms`."""
     if not norms:
         return []
-    terms = category_terms(conn, [n.category for n in norms])
     return conn.execute(coverage_statement(scope, opts),
-                        bind_values(norms, terms, scope, opts, cap)).all()
+                        bind_values(norms, scope, opts, cap)).all()
 
 
 def top_categories(conn: Connection) -> list[Any]:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from ..config import Settings
 from ..errors import InvalidInput, NotFound
+from ..queries import gap_store as store
 from ..queries import gaps as q
 
 Status = Literal["gap", "thin", "covered"]
@@ -39,7 +40,8 @@ STATUS_MEANING: dict[Status, str] = {
     "thin": "één initiatief: valt het weg, dan is er niets",
     "covered": "twee of meer initiatieven",
 }
-# Counts stop here: "5" means five or more, so that a city kern costs no more than a village.
+# Counts stop here, deliberately: exact below it, and "5" means five or more (the row's
+# `capped` says so). Statuses need only 0, 1 or 2+; a city kern costs no more than a village.
 COUNT_CAP = 5
 # The location of a private initiative (a volunteer's home) must not be found by distances.
 PRIVATE_ROUNDING_M = 100
@@ -153,6 +155,12 @@ def parse_norms(text: str) -> dict[str, Norm]:
     return norms
 
 
+def check_norm_setting(settings: Settings) -> None:
+    """Raise ValueError naming SOCIALMAP_GAP_NORMS when the setting cannot be read (at app
+    start; whether each category exists is known only with the database, at first use)."""
+    parse_norms(settings.gap_norms)
+
+
 def norm_table(settings: Settings) -> dict[str, Norm]:
     """The defaults with the overrides of the gap_norms setting applied."""
     return {**DEFAULT_NORMS, **parse_norms(settings.gap_norms)}
@@ -224,6 +232,7 @@ class KernCoverage:
     serving: int
     providers: int
     status: Status
+    capped: bool = False  # a count reached COUNT_CAP: it means that many or more
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -390,13 +399,56 @@ def _kern_coverage(row: Any) -> KernCoverage:
         inhabitants_65plus=row.inhabitants_65plus or 0,
         inhabitants_75plus=row.inhabitants_75plus or 0, category=row.category,
         nearest_m=nearest, within=row.within, serving=row.serving, providers=row.providers,
-        status=status_of(row.providers))
+        status=status_of(row.providers),
+        capped=max(row.within, row.serving, row.providers) >= COUNT_CAP)
 
 
 def _coverage_rows(s: Session, norms: Sequence[CategoryNorm], scope: q.Scope,
                    opts: q.Options) -> list[KernCoverage]:
+    """Coverage computed now, for any options."""
     rows = q.coverage(s.connection(), _norm_rows(norms), scope, opts, COUNT_CAP)
     return [_kern_coverage(row) for row in rows]
+
+
+def _stored_rows(s: Session, norms: Sequence[CategoryNorm], scope: q.Scope,
+                 include_demo: bool) -> list[KernCoverage]:
+    """Coverage for all active initiatives (with or without demo) from gap_coverage: rows
+    near changes since the last read, missing rows and rows of another norm are recomputed,
+    stored and committed first; the rest is read as stored."""
+    conn = s.connection()
+    norm_rows = _norm_rows(norms)
+    claimed = store.claim_dirty(conn, [n.category for n in norm_rows])
+    rows = store.stored(conn, norm_rows, scope, include_demo)
+    todo: dict[str, list[str]] = {}
+    for row in rows:
+        if not row.fresh:
+            todo.setdefault(row.category, []).append(row.kern_code)
+    fresh: dict[tuple[str, str], Any] = {}
+    opts = q.Options(include_demo=include_demo)
+    for norm in norm_rows:
+        if norm.category not in todo:
+            continue
+        # One category per statement keeps a full recount within the statement timeout.
+        computed = q.coverage(conn, [norm], q.Scope(kern_codes=tuple(todo[norm.category])),
+                              opts, COUNT_CAP)
+        store.store(conn, norm, include_demo, computed)
+        fresh.update({(r.kern_code, r.category): r for r in computed})
+    if claimed or fresh:
+        s.commit()
+    return [_kern_coverage(fresh.get((r.kern_code, r.category), r)) for r in rows]
+
+
+def refresh(s: Session, settings: Settings) -> int:
+    """Recompute the stored coverage of every kern and category, with and without the demo
+    records (after a large import, or to have the first reads fast); returns the rows."""
+    norms = resolve_norms(s, GapRequest(), settings)
+    store.forget(s.connection())
+    count = 0
+    for norm in norms:
+        for with_demo in (True, False):
+            count += len(_stored_rows(s, [norm], q.Scope(), with_demo))
+    s.commit()
+    return count
 
 
 def summarize(rows: Iterable[KernCoverage], categories: Sequence[str]
@@ -425,7 +477,10 @@ def coverage(s: Session, req: GapRequest, settings: Settings,
     area = resolve_area(s, req)
     norms = resolve_norms(s, req, settings)
     opts = query_options(req, settings, today)
-    rows = _coverage_rows(s, norms, _scope(area), opts)
+    if opts.verified_since is None and req.norm is None:
+        rows = _stored_rows(s, norms, _scope(area), opts.include_demo)
+    else:
+        rows = _coverage_rows(s, norms, _scope(area), opts)
     summaries, totals = summarize(rows, [n.category for n in norms])
     return GapReport(area=area, norms=norms, verified_since=opts.verified_since,
                      include_demo=opts.include_demo, rows=rows, summaries=summaries,
