@@ -49,6 +49,9 @@ def create_app(config: Settings | dict[str, Any] | None = None,
 
     app.register_blueprint(gap_pages.bp)
     app.register_blueprint(fragility_pages.bp)
+    from .web import alerts as alert_pages
+
+    app.register_blueprint(alert_pages.bp)
     app.register_blueprint(filters.bp)
     app.register_blueprint(api_bp)
     from .hsds.api import bp as hsds_bp

@@ -44,6 +44,15 @@ class Settings:
     # Gap analysis norms overriding the defaults, e.g. "ontmoeting=3km, vervoer=serve"
     # (see docs/GAPS.md and socialmap/services/gaps.py).
     gap_norms: str = ""
+    # Digest e-mails of area teams' subscriptions (docs/ALERTS.md). No host: nothing is sent.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "socialmap <noreply@localhost>"
+    smtp_starttls: bool = False
+    # The site's address as links in e-mails and feeds name it (no request to take it from).
+    site_url: str = "http://127.0.0.1:5000"
     testing: bool = False
 
     def with_secret_key(self) -> Settings:
