@@ -6,6 +6,8 @@ and gap_point/gap_area equal a recount from the registry. Also: counts stop at t
 SOCIALMAP_GAP_NORMS stops create_app."""
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import replace
 
 import pytest
@@ -198,6 +200,11 @@ def test_counts_stop_at_the_cap_and_say_so(conn, client, kernen) -> None:
                                                                 svc.COUNT_CAP, True)
     hollum = by_kern(gaps(client, category="ontmoeting"), "ontmoeting")["Hollum"]
     assert hollum["capped"] is False
+    resp = client.get("/api/v1/gaps", query_string={
+        "gemeente": GEMEENTE, "category": "ontmoeting", "demo": "false", "format": "csv"})
+    rows = {r["kern_name"]: r for r in csv.DictReader(io.StringIO(resp.get_data(as_text=True)))}
+    assert (rows["Nes"]["within"], rows["Nes"]["capped"]) == (str(svc.COUNT_CAP), "true")
+    assert rows["Hollum"]["capped"] == "false"
 
 
 @pytest.mark.parametrize("stored", [True, False])

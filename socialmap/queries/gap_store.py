@@ -42,6 +42,23 @@ MAX_SEARCH_M = 50_000
 TEXTS = ARRAY(Text)
 
 
+def has_dirty(conn: Connection, categories: Sequence[str]) -> bool:
+    """Whether any of these categories has dirty cells."""
+    return bool(conn.execute(select(
+        select(D.c.category).where(D.c.category == func.any(bindparam("categories",
+                                                                      type_=TEXTS)))
+        .exists()), {"categories": list(categories)}).scalar_one())
+
+
+def lock(conn: Connection, categories: Sequence[str]) -> None:
+    """Take the transaction's lock on recomputing these categories, in sorted order, so that
+    concurrent readers neither deadlock nor recount the same rows twice."""
+    for category in sorted(set(categories)):
+        conn.execute(select(func.pg_advisory_xact_lock(func.hashtext("socialmap.gaps"),
+                                                       func.hashtext(bindparam("c")))),
+                     {"c": category})
+
+
 def claim_dirty(conn: Connection, categories: Sequence[str]) -> int:
     """Take the dirty cells of these categories and mark the stored rows they touch stale;
     returns how many cells were claimed."""

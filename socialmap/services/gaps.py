@@ -417,7 +417,12 @@ def _stored_rows(s: Session, norms: Sequence[CategoryNorm], scope: q.Scope,
     stored and committed first; the rest is read as stored."""
     conn = s.connection()
     norm_rows = _norm_rows(norms)
-    claimed = store.claim_dirty(conn, [n.category for n in norm_rows])
+    categories = [n.category for n in norm_rows]
+    rows = store.stored(conn, norm_rows, scope, include_demo)
+    if all(r.fresh for r in rows) and not store.has_dirty(conn, categories):
+        return [_kern_coverage(r) for r in rows]
+    store.lock(conn, categories)
+    store.claim_dirty(conn, categories)
     rows = store.stored(conn, norm_rows, scope, include_demo)
     todo: dict[str, list[str]] = {}
     for row in rows:
@@ -425,7 +430,7 @@ def _stored_rows(s: Session, norms: Sequence[CategoryNorm], scope: q.Scope,
             todo.setdefault(row.category, []).append(row.kern_code)
     fresh: dict[tuple[str, str], Any] = {}
     opts = q.Options(include_demo=include_demo)
-    for norm in norm_rows:
+    for norm in sorted(norm_rows, key=lambda n: n.category):
         if norm.category not in todo:
             continue
         # One category per statement keeps a full recount within the statement timeout.
@@ -433,8 +438,7 @@ def _stored_rows(s: Session, norms: Sequence[CategoryNorm], scope: q.Scope,
                               opts, COUNT_CAP)
         store.store(conn, norm, include_demo, computed)
         fresh.update({(r.kern_code, r.category): r for r in computed})
-    if claimed or fresh:
-        s.commit()
+    s.commit()  # also releases the lock
     return [_kern_coverage(fresh.get((r.kern_code, r.category), r)) for r in rows]
 
 
@@ -644,7 +648,7 @@ def plan_sites(s: Session, report: GapReport, *, sites: int = 1, weight: str = "
 CSV_COLUMNS = (
     "kern_code", "kern_name", "gemeente_code", "gemeente_name", "category", "norm",
     "status", "status_label", "nearest_m", "within", "serving", "providers",
-    "inhabitants", "inhabitants_65plus", "inhabitants_75plus",
+    "inhabitants", "inhabitants_65plus", "inhabitants_75plus", "capped",
 )
 GeometryKind = Literal["area", "point"]
 # Simplification of kern areas for export and map, by how much is shown.
@@ -664,7 +668,8 @@ def to_csv(report: GapReport) -> str:
                             extrasaction="ignore")
     writer.writeheader()
     for row in report.rows:
-        writer.writerow(export_row(report, row))
+        writer.writerow({k: str(v).lower() if isinstance(v, bool) else v
+                         for k, v in export_row(report, row).items()})
     return out.getvalue()
 
 
