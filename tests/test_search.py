@@ -191,6 +191,12 @@ def test_filters_combine_with_and(client, registry) -> None:
     assert ours(none, registry) == []
     gm = search(client, kern=ORIGIN_KERN, mode="radius", radius=5000, gemeente="GM0971")
     assert ours(gm, registry) == []
+    # The gemeente filter keeps what lies in that gemeente (Ameland: all of ours here).
+    everything = ours(search(client, kern=ORIGIN_KERN, mode="radius", radius=5000), registry)
+    ameland = search(client, kern=ORIGIN_KERN, mode="radius", radius=5000, gemeente="GM0060")
+    assert len(everything) >= 3
+    assert ours(ameland, registry) == everything
+    assert {f["properties"]["gemeente_code"] for f in ameland["features"]} == {"GM0060"}
 
 
 def test_open_at_and_open_now(client, registry) -> None:
