@@ -93,9 +93,8 @@ def home():  # noqa: ANN201
         ), err.status
     if page is None:
         # The registry's size, modestly on the start page only: counting is not free at 1M.
-        return render_template("home.html", form=form,
-                               counts=stats.registry_counts(db.session(), settings.current().show_demo),
-                               **context)
+        counts = stats.registry_counts(db.session(), settings.current().show_demo)
+        return render_template("home.html", form=form, counts=counts, **context)
     context.update(form=form, page=page, result=page.result, summary=_summary(page.result),
                    paging=_paging(page.result))
     if form.printing:
