@@ -2,6 +2,7 @@
 printable list and the at-risk layer on the gap map; bad input answers 4xx naming the field."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy import Connection, text
 
 from socialmap.services.gaps import months_before
 
-from .staff import STEIN, Planted, plant
+from .staff import CSRF, STEIN, Planted, make_user, plant, session_into
 
 KERN = "GM0971-meers"
 
@@ -196,3 +197,58 @@ def test_gap_map_layer(client: FlaskClient, crafted: dict[str, Any]) -> None:
     # The whole country has no at-risk layer (too much for one page).
     country = client.get("/gaps?area=NL&category=ontmoeting").get_data(as_text=True)
     assert "Kwetsbaar (laag)" not in country
+
+
+# --- funding through the editor's form ------------------------------------------------------
+
+def edit(client: FlaskClient, rec: Planted, **funding: str) -> Any:
+    page = client.get(f"/initiatief/{rec.id}/bewerken").get_data(as_text=True)
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
+    mark = re.search(r'name="mark" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
+    return client.post(f"/initiatief/{rec.id}/bewerken", data={
+        "csrf_token": CSRF, "version": version, "mark": mark, "name": rec.name,
+        "kind": "dorpshuis", "status": "active",
+        "description": f"{rec.name}: koffie en ontmoeting", **funding})
+
+
+def test_editor_sets_funding(app: Any, conn: Connection) -> None:
+    editor = make_user(conn, "redactie@stein.example", "editor", (STEIN,))
+    client = app.test_client()
+    session_into(client, conn, editor)
+    rec = plant(conn, "Fondshuis Meers", KERN, assured=date.today())
+    ends = date.today() + timedelta(days=60)
+    resp = edit(client, rec, funding_source="Oranje Fonds", funding_ends_on=ends.isoformat())
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:300]
+    row = conn.execute(text("SELECT source, ends_on FROM funding WHERE service_id = :s"),
+                       {"s": rec.id}).one()
+    assert tuple(row) == ("Oranje Fonds", ends)
+    actor = conn.execute(text("SELECT changed_by FROM change WHERE entity_type = 'funding' "
+                              "AND service_id = :s"), {"s": rec.id}).scalar_one()
+    assert actor == "redactie@stein.example"
+    page = client.get(f"/initiatief/{rec.id}/bewerken").get_data(as_text=True)
+    assert 'value="Oranje Fonds"' in page and f'value="{ends.isoformat()}"' in page
+    items = by_id(client.get(f"/api/v1/gaps/at-risk?gemeente={STEIN}").get_json())
+    assert "funding_ends" in codes(items[str(rec.id)])
+    # Both fields empty: the funding is removed.
+    assert edit(client, rec, funding_source="", funding_ends_on="").status_code == 303
+    assert conn.execute(text("SELECT count(*) FROM funding WHERE service_id = :s"),
+                        {"s": rec.id}).scalar_one() == 0
+
+
+@pytest.mark.parametrize(("funding", "field"), [
+    ({"funding_source": "Fonds", "funding_ends_on": "morgen"}, "funding_ends_on"),
+    ({"funding_source": "Fonds", "funding_ends_on": "31-02-2027"}, "funding_ends_on"),
+    ({"funding_source": "", "funding_ends_on": "2027-01-01"}, "funding_source"),
+    ({"funding_source": "x" * 201, "funding_ends_on": ""}, "funding_source"),
+])
+def test_editor_funding_bad_input(app: Any, conn: Connection, funding: dict[str, str],
+                                  field: str) -> None:
+    editor = make_user(conn, "redactie2@stein.example", "editor", (STEIN,))
+    client = app.test_client()
+    session_into(client, conn, editor)
+    rec = plant(conn, "Fondshuis Meers", KERN)
+    resp = edit(client, rec, **funding)
+    assert resp.status_code == 400
+    assert f'id="{field}-error"' in resp.get_data(as_text=True)
+    assert conn.execute(text("SELECT count(*) FROM funding WHERE service_id = :s"),
+                        {"s": rec.id}).scalar_one() == 0

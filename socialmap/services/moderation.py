@@ -28,7 +28,7 @@ from ..queries import registry as registry_q
 from ..queries import submissions as q
 from ..schedule import now_local
 from ..vocab import KINDS, STATUSES
-from . import auth
+from . import auth, funding
 from .auth import CurrentUser
 from .initiatives import get_initiative
 from .submissions import (
@@ -120,7 +120,8 @@ def edit_form(s: Session, user: CurrentUser, service_id: uuid.UUID) -> dict[str,
     if svc is None:
         raise NotFound(f"no initiative with id {service_id}", "id")
     return {"id": str(svc.id), "name": svc.name,
-            "values": {f: getattr(svc, f) for f in EDIT_FIELDS},
+            "values": {**{f: getattr(svc, f) for f in EDIT_FIELDS},
+                       **funding.form_values(s, service_id)},
             "version": svc.version, "mark": history_q.last_change_id(s.connection(), service_id),
             "archived": history_q.archive_row(s.connection(), service_id) is not None,
             "assured_date": svc.assured_date, "assurer": svc.assurer}
@@ -154,7 +155,17 @@ def save_edit(s: Session, user: CurrentUser, service_id: uuid.UUID, form: Mappin
     auth.require_service_scope(s, user, service_id)
     svc = lock_service(s, service_id, version, mark)
     current = {f: getattr(svc, f) for f in EDIT_FIELDS}
-    values = _check_edit(form, current)
+    source, ends_on, funding_errors = None, None, {}
+    try:
+        source, ends_on = funding.check(form)
+    except FieldErrors as err:
+        funding_errors = err.errors
+    try:
+        values = _check_edit(form, current)
+    except FieldErrors as err:
+        raise FieldErrors({**err.errors, **funding_errors}) from None
+    if funding_errors:
+        raise FieldErrors(funding_errors)
     archived = history_q.archive_row(s.connection(), service_id) is not None
     if archived and values["status"] != "inactive":
         raise FieldErrors({"status": FieldError("archived")})
@@ -162,6 +173,7 @@ def save_edit(s: Session, user: CurrentUser, service_id: uuid.UUID, form: Mappin
     for name, value in values.items():
         if value != current[name]:
             setattr(svc, name, value)
+    funding.save(s, service_id, source, ends_on)
     flush_or_conflict(s, service_id, mark)
     s.commit()
     return svc.version

@@ -44,6 +44,8 @@ FIELD_LABELS: dict[str, Any] = {
     "submitter_email": lazy_gettext("Uw e-mailadres"),
     "note": lazy_gettext("Toelichting voor de redactie"),
     "form": lazy_gettext("Formulier"),
+    "funding_source": lazy_gettext("Financiering: wie betaalt"),
+    "funding_ends_on": lazy_gettext("Financiering loopt tot"),
 }
 
 STATUS_LABELS: dict[str, Any] = {
@@ -90,6 +92,9 @@ MESSAGES: dict[str, Any] = {
     "needs_core": lazy_gettext("Een nieuw initiatief kan alleen met naam, soort, beschrijving "
                                "en plek. Neem die over of wijs alles af."),
     "archived": lazy_gettext("Dit initiatief staat in het archief. Zet het eerst terug."),
+    "date": lazy_gettext("Dit is geen datum. Schrijf hem zoals 31-12-2027."),
+    "funding_source": lazy_gettext("Schrijf ook wie het betaalt, bijvoorbeeld 'Gemeente Stein' "
+                                   "of 'Oranje Fonds'."),
 }
 
 

@@ -12,6 +12,7 @@ from ..errors import AppError, InvalidInput
 from ..models.submissions import SUBMISSION_STATUSES
 from ..services import auth as auth_svc
 from ..services import erasure as erasure_svc
+from ..services import funding as funding_svc
 from ..services import history as history_svc
 from ..services import moderation as svc
 from ..services.initiatives import parse_id
@@ -167,7 +168,7 @@ def edit(ident: str):  # noqa: ANN201
     if request.method == "GET":
         return render_template("editor/edit.html", item=data, form=data["values"], errors={},
                                saved=request.args.get("opgeslagen"), **_labels())
-    form = {k: request.form.get(k, "") for k in svc.EDIT_FIELDS}
+    form = {k: request.form.get(k, "") for k in (*svc.EDIT_FIELDS, *funding_svc.FIELDS)}
     try:
         svc.save_edit(s, user, service_id, form, _int("version"), _int("mark") or 0)
     except FieldErrors as err:

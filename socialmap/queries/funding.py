@@ -1,0 +1,26 @@
+"""Statements over the funding (HSDS funding) of initiatives."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
+
+from ..models import Funding
+
+F = Funding.__table__
+
+
+def of_service(conn: Connection, service_id: uuid.UUID) -> list[Any]:
+    """A service's funding rows, the one that ends first first (open-ended last)."""
+    return list(conn.execute(select(F.c.id, F.c.source, F.c.ends_on)
+                             .where(F.c.service_id == service_id)
+                             .order_by(F.c.ends_on.asc().nulls_last(), F.c.source, F.c.id)))
+
+
+def first_entity(s: Session, service_id: uuid.UUID) -> Funding | None:
+    """The funding row the edit form shows, as an ORM object (to change or delete it)."""
+    return s.scalars(select(Funding).where(Funding.service_id == service_id)
+                     .order_by(Funding.ends_on.asc().nulls_last(), Funding.source, Funding.id)
+                     .limit(1)).first()
