@@ -16,7 +16,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from functools import lru_cache
 from typing import Any, Literal
@@ -215,9 +215,12 @@ class CategoryNorm:
                 "nearest_search_m": self.norm.search_m()}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class KernCoverage:
-    """One kern and one category: how far the nearest is, who counts, and the status."""
+    """One kern and one category: how far the nearest is, who counts, and the status.
+
+    Not frozen: a country-wide answer builds tens of thousands of these, and a frozen
+    dataclass's __init__ costs several times as much."""
 
     kern_code: str
     kern_name: str
@@ -235,7 +238,10 @@ class KernCoverage:
     capped: bool = False  # a count reached COUNT_CAP: it means that many or more
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in KERN_COVERAGE_FIELDS}
+
+
+KERN_COVERAGE_FIELDS = tuple(f.name for f in fields(KernCoverage))
 
 
 @dataclass
@@ -389,18 +395,16 @@ def _norm_rows(norms: Sequence[CategoryNorm]) -> list[q.NormRow]:
 
 
 def _kern_coverage(row: Any) -> KernCoverage:
-    nearest = row.nearest_m
+    (kern_code, kern_name, gemeente_code, gemeente_name, inhabitants, inhabitants_65plus,
+     inhabitants_75plus, category, nearest, nearest_private, within, serving,
+     providers) = row[:13]
     if nearest is not None:
-        step = PRIVATE_ROUNDING_M if row.nearest_private else 1
+        step = PRIVATE_ROUNDING_M if nearest_private else 1
         nearest = int(round(nearest / step) * step)
     return KernCoverage(
-        kern_code=row.kern_code, kern_name=row.kern_name, gemeente_code=row.gemeente_code,
-        gemeente_name=row.gemeente_name, inhabitants=row.inhabitants or 0,
-        inhabitants_65plus=row.inhabitants_65plus or 0,
-        inhabitants_75plus=row.inhabitants_75plus or 0, category=row.category,
-        nearest_m=nearest, within=row.within, serving=row.serving, providers=row.providers,
-        status=status_of(row.providers),
-        capped=max(row.within, row.serving, row.providers) >= COUNT_CAP)
+        kern_code, kern_name, gemeente_code, gemeente_name, inhabitants or 0,
+        inhabitants_65plus or 0, inhabitants_75plus or 0, category, nearest, within, serving,
+        providers, status_of(providers), max(within, serving, providers) >= COUNT_CAP)
 
 
 def _coverage_rows(s: Session, norms: Sequence[CategoryNorm], scope: q.Scope,
