@@ -381,7 +381,8 @@ def test_openapi_describes_every_route(client, app) -> None:
 
 @pytest.mark.parametrize("mode", ["radius", "nearest", "kern"])
 def test_query_plans_use_the_gist_index(conn, origin, mode) -> None:
-    conn.execute(text("SET LOCAL enable_seqscan = off"))
+    # Default planner settings on the analysed test database (~9,000 records): the planner
+    # itself picks the index, nothing is forced.
     query = q.SearchQuery(mode=mode, x=origin[0], y=origin[1],
                           radius=3000 if mode == "radius" else None,
                           kern_code=ORIGIN_KERN if mode == "kern" else None)
