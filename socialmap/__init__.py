@@ -52,6 +52,9 @@ def create_app(config: Settings | dict[str, Any] | None = None,
     from .web import alerts as alert_pages
 
     app.register_blueprint(alert_pages.bp)
+    from .web import about
+
+    app.register_blueprint(about.bp)
     app.register_blueprint(filters.bp)
     app.register_blueprint(api_bp)
     from .hsds.api import bp as hsds_bp

@@ -428,3 +428,13 @@ def test_mapview_with_tiles_and_hits() -> None:
     assert "markercluster" in embed.assets
     bounds = mapview.bounds_of(_spec(radius_m=2000))
     assert bounds is not None and bounds[0][0] < 50.95 and bounds[1][0] > 50.97
+
+
+def test_privacy_page_in_dutch_and_english(client: FlaskClient) -> None:
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/privacy"' in home  # linked from every page's footer
+    nl = client.get("/privacy").get_data(as_text=True)
+    assert "Privacy: wat deze kaart bewaart" in nl and "IP-adres" in nl and "AVG" in nl
+    client.set_cookie("lang", "en")
+    en = client.get("/privacy").get_data(as_text=True)
+    assert "Privacy: what this map keeps" in en
