@@ -92,6 +92,12 @@ def session() -> Session:
     return g.db_session
 
 
+def take_session() -> Session:
+    """The session of the current request, handed over: the request's teardown no longer
+    closes it, the caller does. For a streamed body, which is read after the teardown."""
+    return g.pop("db_session", None) or get_db().session()
+
+
 _SET_ACTOR = text(
     "SELECT set_config('socialmap.actor', :actor, true),"
     " set_config('socialmap.source', :source, true)"

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from socialmap import migrate
 from socialmap.geodata import load_geography
-from socialmap.hsds import mapping, tabular
-from socialmap.hsds.export import collect, export_json, export_zip
+from socialmap.hsds import export, mapping, tabular
+from socialmap.hsds.export import collect
 from socialmap.hsds.importer import import_path
 from socialmap.hsds.spec import BY_NAME, TABLES
 from socialmap.queries import hsds as q
@@ -51,6 +51,15 @@ def validate(instance: Any, name: str) -> None:
                                      format_checker=Draft202012Validator.FORMAT_CHECKER)
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:10])
+
+
+def export_json(conn: Connection, include_demo: bool) -> bytes:
+    return b"".join(export.export_json(conn, include_demo))
+
+
+def export_zip(conn: Connection, include_demo: bool) -> bytes:
+    """The package as the download streams it (sizes after each file's data)."""
+    return b"".join(export.export_zip(conn, include_demo))
 
 
 # --- a small registry ---------------------------------------------------------------------

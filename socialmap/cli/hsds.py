@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from ..db import get_db
-from ..hsds.export import export_json, export_zip
+from ..hsds.export import export_file
 from ..hsds.importer import import_path
 from ..hsds.tabular import FileError
 
@@ -31,10 +31,8 @@ def export_command(file: Path, fmt: str | None, include_demo: bool) -> None:
         raise click.ClickException(f"{file.name}: use a .json or .zip name, or --format")
     with get_db().session() as s:
         conn = s.connection()
-        data = export_json(conn, include_demo) if kind == "json" else export_zip(conn,
-                                                                                 include_demo)
-    file.write_bytes(data)
-    click.echo(f"wrote {file} ({len(data)} bytes, HSDS 3.0 {kind})")
+        size = export_file(conn, include_demo, kind, file)
+    click.echo(f"wrote {file} ({size} bytes, HSDS 3.0 {kind})")
 
 
 @group.command("import")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, request, stream_with_context, url_for
+from flask import Blueprint, Response, request, url_for
 from sqlalchemy import Connection
 
 from .. import db, geocode, settings
@@ -22,7 +22,7 @@ from ..queries.search import Filters
 from ..schedule import AMSTERDAM, now_local
 from ..services.search import tsquery
 from ..vocab import STATUSES
-from . import listing
+from . import export, listing
 from .listing import Detail, Paging
 from .openapi import MAX_PER_PAGE, MINIMAL_PER_PAGE, SCHEMA_DELTAS, document, profile_document
 from .spec import VERSION
@@ -41,7 +41,7 @@ def _demo() -> bool:
 
 
 def _uuid(p: Params, name: str) -> uuid.UUID | None:
-    value = p.str(name, max_length=36)
+    value = p.str(name, max_length=36, empty_ok=False)
     if value is None:
         return None
     try:
@@ -58,7 +58,7 @@ def _path_id(value: str) -> uuid.UUID:
 
 
 def _number(p: Params, name: str, low: float, high: float) -> float | None:
-    value = p.str(name, max_length=30)
+    value = p.str(name, max_length=30, empty_ok=False)
     if value is None:
         return None
     if not re.fullmatch(r"[+-]?[0-9]{1,3}(\.[0-9]{1,15})?", value):
@@ -70,7 +70,7 @@ def _number(p: Params, name: str, low: float, high: float) -> float | None:
 
 
 def _datetime(p: Params, name: str) -> datetime | None:
-    value = p.str(name, max_length=40)
+    value = p.str(name, max_length=40, empty_ok=False)
     if value is None:
         return None
     try:
@@ -131,7 +131,7 @@ def _around(p: Params) -> q.Around | None:
 def _service_query(p: Params) -> q.ServiceQuery:
     search = p.str("search", max_length=200)
     kern = p.str("kern", max_length=80)
-    gemeente = p.str("gemeente", max_length=6)
+    gemeente = p.str("gemeente", max_length=6, empty_ok=False)
     if gemeente is not None and not re.fullmatch(r"GM[0-9]{4}", gemeente):
         raise InvalidInput("'gemeente' must be a CBS code like GM0060", "gemeente")
     open_now = p.bool("open_now")
@@ -160,12 +160,37 @@ def _service_query(p: Params) -> q.ServiceQuery:
     return query
 
 
-def _ndjson(objects: Iterable[Any]) -> Response:
-    def lines() -> Iterator[bytes]:
-        for obj in objects:
-            yield orjson.dumps(obj) + b"\n"
+def _streamed(make: Callable[[Connection], Iterable[bytes]], mimetype: str,
+              headers: dict[str, str] | None = None) -> Response:
+    """A streamed answer that takes the request's session over, since the request's teardown
+    (which would close it) runs when the view returns, before the body is read. `make` runs
+    now, so what it does first (such as the export's sorting) fails as an error answer; the
+    session closes when the body ends or the client goes away."""
+    s = db.take_session()
+    try:
+        chunks = iter(make(s.connection()))
+    except BaseException:
+        s.close()
+        raise
 
-    return Response(stream_with_context(lines()), mimetype="application/x-ndjson")
+    def body() -> Iterator[bytes]:
+        try:
+            yield from chunks
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    response = Response(body(), mimetype=mimetype, headers=headers)
+    # The server closes the response when done, also when the body was never read.
+    response.call_on_close(s.close)
+    return response
+
+
+def _ndjson(objects: Callable[[Connection], Iterable[Any]]) -> Response:
+    """Every object `objects` reads, one JSON document a line."""
+    return _streamed(lambda conn: (orjson.dumps(obj) + b"\n" for obj in objects(conn)),
+                     "application/x-ndjson")
 
 
 # --- meta -----------------------------------------------------------------------------------
@@ -185,6 +210,24 @@ def openapi():  # noqa: ANN201
     parse(request.args, lambda p: None)
     return json_response(document(), media_type="application/vnd.oai.openapi+json",
                          max_age=3600)
+
+
+# --- the whole registry as files ------------------------------------------------------------
+
+EXPORT_MEDIA = {"json": "application/json", "zip": "application/zip"}
+
+
+@bp.get("/export.<kind>")
+def export_file(kind: str):  # noqa: ANN201
+    """The full export (as `flask hsds export`), streamed: rows are sorted and checked in
+    temporary tables first, so a failure is an error answer rather than a cut-off file."""
+    if kind not in EXPORT_MEDIA:
+        raise NotFound(f"no export as .{kind}: use export.json or export.zip", "kind")
+    parse(request.args, lambda p: None)
+    write = export.export_json if kind == "json" else export.export_zip
+    demo = _demo()
+    return _streamed(lambda conn: write(conn, demo), EXPORT_MEDIA[kind], {
+        "Content-Disposition": f'attachment; filename="socialmap-hsds.{kind}"'})
 
 
 @bp.get("/profile")
@@ -219,9 +262,10 @@ def _read_services(p: Params) -> tuple[q.ServiceQuery, Paging, Detail, bool]:
 
 @bp.get("/services")
 def services():  # noqa: ANN201
-    query, paging, detail, stream = parse(request.args, _read_services)
+    query, paging, detail, stream = parse(request.args, _read_services, strict_empty=True)
     if stream:
-        return _ndjson(listing.service_stream(_conn(), query, detail, _demo()))
+        demo = _demo()
+        return _ndjson(lambda conn: listing.service_stream(conn, query, detail, demo))
     return json_response(listing.services(_conn(), query, paging, detail, _demo()))
 
 
@@ -239,9 +283,11 @@ def _read_sals(p: Params) -> tuple[q.ServiceQuery, Paging, bool, bool]:
 
 @bp.get("/service_at_locations")
 def service_at_locations():  # noqa: ANN201
-    query, paging, full, stream = parse(request.args, _read_sals)
+    query, paging, full, stream = parse(request.args, _read_sals, strict_empty=True)
     if stream:
-        return _ndjson(listing.service_at_location_stream(_conn(), query, full, _demo()))
+        demo = _demo()
+        return _ndjson(lambda conn: listing.service_at_location_stream(conn, query, full,
+                                                                       demo))
     return json_response(listing.service_at_locations(_conn(), query, paging, full, _demo()))
 
 
@@ -261,17 +307,19 @@ def _read_organizations(p: Params) -> tuple[str | None, Paging, bool, bool, bool
 
 @bp.get("/organizations")
 def organizations():  # noqa: ANN201
-    search, paging, full, full_service, stream = parse(request.args, _read_organizations)
+    search, paging, full, full_service, stream = parse(request.args, _read_organizations,
+                                                       strict_empty=True)
     if stream:
-        return _ndjson(listing.organization_stream(_conn(), search, full, full_service,
-                                                   _demo()))
+        demo = _demo()
+        return _ndjson(lambda conn: listing.organization_stream(conn, search, full,
+                                                                full_service, demo))
     return json_response(listing.organizations(_conn(), search, paging, full, full_service,
                                                _demo()))
 
 
 @bp.get("/organizations/<ident>")
 def organization(ident: str):  # noqa: ANN201
-    full_service = parse(request.args, lambda p: p.bool("full_service"))
+    full_service = parse(request.args, lambda p: p.bool("full_service"), strict_empty=True)
     return json_response(listing.organization(_conn(), _path_id(ident), full_service,
                                               _demo()))
 
@@ -286,9 +334,9 @@ def _read_taxonomies(p: Params) -> tuple[str | None, Paging, bool]:
 
 @bp.get("/taxonomies")
 def taxonomies():  # noqa: ANN201
-    search, paging, stream = parse(request.args, _read_taxonomies)
+    search, paging, stream = parse(request.args, _read_taxonomies, strict_empty=True)
     if stream:
-        return _ndjson(listing.taxonomies(_conn(), search, None))
+        return _ndjson(lambda conn: listing.taxonomies(conn, search, None))
     return json_response(listing.taxonomies(_conn(), search, paging), max_age=300)
 
 
@@ -308,11 +356,11 @@ def _read_terms(p: Params) -> dict[str, Any]:
 
 @bp.get("/taxonomy_terms")
 def taxonomy_terms():  # noqa: ANN201
-    args = parse(request.args, _read_terms)
+    args = parse(request.args, _read_terms, strict_empty=True)
     stream = args.pop("stream")
     if stream:
         args["paging"] = None
-        return _ndjson(listing.taxonomy_terms(_conn(), **args))
+        return _ndjson(lambda conn: listing.taxonomy_terms(conn, **args))
     return json_response(listing.taxonomy_terms(_conn(), **args), max_age=300)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from ..apidoc import DATABASE_ERRORS, ERROR_SCHEMA, error_responses, with_database_errors
 from . import mapping as m
 from . import profile
 from .spec import VERSION
@@ -108,9 +109,7 @@ PAGE = {
     },
 }
 ERROR = {"description": "Invalid parameter (400, naming the field) or not found (404)",
-         "content": {"application/json": {"schema": {
-             "type": "object", "properties": {"error": {
-                 "type": "object", "required": ["code", "message", "field"]}}}}}}
+         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -148,6 +147,16 @@ def document() -> dict[str, Any]:
                              else []),
             "responses": {"200": {"description": "OK", "content": {"application/json": {
                 "schema": {"$ref": OFFICIAL + schema}}}}, "400": ERROR, "404": ERROR}}}
+    for kind, label, media, body in (
+            ("json", "tabular JSON", "application/json",
+             {"$ref": OFFICIAL + "compiled/tabular.json"}),
+            ("zip", "Tabular Data Package (CSV)", "application/zip",
+             {"type": "string", "contentMediaType": "application/zip"})):
+        paths[f"/export.{kind}"] = {"get": {
+            "summary": f"The whole registry as HSDS {label}, streamed",
+            "operationId": f"export{kind.title()}",
+            "responses": {"200": {"description": "A file (Content-Disposition: attachment)",
+                                  "content": {media: {"schema": body}}}}}}
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
@@ -162,10 +171,11 @@ def document() -> dict[str, Any]:
             "license": {"name": "CC BY 4.0", "identifier": "CC-BY-4.0"},
         },
         "servers": [{"url": "/hsds"}],
-        "paths": paths,
+        "paths": with_database_errors(paths, DATABASE_ERRORS),
         "components": {
-            "schemas": {"Page": PAGE},
+            "schemas": {"Page": PAGE, "Error": ERROR_SCHEMA},
             "parameters": {**HSDS_PARAMETERS, **PROFILE_PARAMETERS},
+            "responses": error_responses("#/components/schemas/Error"),
         },
     }
 

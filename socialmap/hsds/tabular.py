@@ -11,10 +11,10 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from . import profile
 from .spec import BY_NAME, BY_PATH, NESTED, NESTED_ONE, TABLES, VERSION
@@ -253,9 +253,30 @@ def _dumps(doc: Any) -> bytes:
     return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
+def json_chunks(tables: Iterable[tuple[str, Iterable[dict[str, Any]]]],
+                rows_per_chunk: int = 500) -> Iterator[bytes]:
+    """The tabular JSON export in pieces: together the bytes `_dumps` gives for the whole
+    {table: [rows]} object, without holding it."""
+    yield b"{"
+    empty = True
+    for name, rows in tables:
+        out = [("\n " if empty else ",\n ") + json.dumps(name, ensure_ascii=False) + ": ["]
+        empty, count = False, 0
+        for row in rows:
+            dumped = json.dumps(row, ensure_ascii=False, indent=1).replace("\n", "\n  ")
+            out.append(("\n  " if count == 0 else ",\n  ") + dumped)
+            count += 1
+            if len(out) >= rows_per_chunk:
+                yield "".join(out).encode("utf-8")
+                out = []
+        out.append("\n ]" if count else "]")
+        yield "".join(out).encode("utf-8")
+    yield b"}\n" if empty else b"\n}\n"
+
+
 def write_json(tables: Mapping[str, Iterable[dict[str, Any]]]) -> bytes:
     """The tabular JSON export: {table: [rows]} (schema/compiled/tabular.json)."""
-    return _dumps(sorted_tables(tables))
+    return b"".join(json_chunks(sorted_tables(tables).items()))
 
 
 def _cell(value: Any) -> str:
@@ -266,14 +287,24 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def write_csv(table: str, rows: Iterable[dict[str, Any]]) -> bytes:
+def csv_chunks(table: str, rows: Iterable[dict[str, Any]],
+               rows_per_chunk: int = 1000) -> Iterator[bytes]:
+    """One table as CSV with a header line, in pieces."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
     names = BY_NAME[table].names
     writer.writerow(names)
-    for row in rows:
+    for i, row in enumerate(rows, 1):
         writer.writerow([_cell(row.get(n)) for n in names])
-    return out.getvalue().encode("utf-8")
+        if i % rows_per_chunk == 0:
+            yield out.getvalue().encode("utf-8")
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue().encode("utf-8")
+
+
+def write_csv(table: str, rows: Iterable[dict[str, Any]]) -> bytes:
+    return b"".join(csv_chunks(table, rows))
 
 
 def datapackage() -> dict[str, Any]:
@@ -314,19 +345,68 @@ def datapackage() -> dict[str, Any]:
     }
 
 
-def write_zip(tables: Mapping[str, Iterable[dict[str, Any]]]) -> bytes:
-    """The Tabular Data Package as a zip with fixed dates, so equal data gives equal bytes."""
-    ordered = sorted_tables(tables)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        def add(name: str, content: bytes) -> None:
+def _zip_steps(out: IO[bytes] | _Pipe,
+               tables: Iterable[tuple[str, Iterable[dict[str, Any]]]]) -> Iterator[None]:
+    """Write the package into `out`, pausing after every piece of a file; fixed dates, so that
+    equal data gives equal bytes."""
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:  # type: ignore[arg-type]
+        def add(name: str, chunks: Iterable[bytes]) -> Iterator[None]:
             info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            zf.writestr(info, content)
+            with zf.open(info, "w") as dest:
+                for chunk in chunks:
+                    dest.write(chunk)
+                    yield
 
-        add("datapackage.json", _dumps(datapackage()))
-        for table in TABLES:
-            if table.name in ordered:
-                add(table.path, write_csv(table.name, ordered[table.name]))
+        yield from add("datapackage.json", [_dumps(datapackage())])
+        for name, rows in tables:
+            yield from add(BY_NAME[name].path, csv_chunks(name, rows))
+    yield
+
+
+def write_zip_to(out: IO[bytes], tables: Iterable[tuple[str, Iterable[dict[str, Any]]]]
+                 ) -> None:
+    """The Tabular Data Package into a file; tables in specification order, rows by id."""
+    for _ in _zip_steps(out, tables):
+        pass
+
+
+class _Pipe:
+    """A write-only stream that cannot seek (zipfile then puts sizes after the data), whose
+    bytes are taken out as they come."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self._position = 0
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        self._position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._position
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data, self._parts = b"".join(self._parts), []
+        return data
+
+
+def zip_chunks(tables: Iterable[tuple[str, Iterable[dict[str, Any]]]]) -> Iterator[bytes]:
+    """The Tabular Data Package in pieces, for a response that streams."""
+    pipe = _Pipe()
+    for _ in _zip_steps(pipe, tables):
+        data = pipe.take()
+        if data:
+            yield data
+
+
+def write_zip(tables: Mapping[str, Iterable[dict[str, Any]]]) -> bytes:
+    """The Tabular Data Package as a zip with fixed dates, so equal data gives equal bytes."""
+    buffer = io.BytesIO()
+    write_zip_to(buffer, sorted_tables(tables).items())
     return buffer.getvalue()

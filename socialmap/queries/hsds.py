@@ -58,6 +58,7 @@ from ..models import (
 )
 from .privacy import private_point
 from .search import Filters, filter_clauses
+from .upsert import upsert as upsert_row
 
 S, ORG, L = Service.__table__, Organization.__table__, Location.__table__
 SAL, SA, K, G, PV = (ServiceAtLocation.__table__, ServiceArea.__table__, Kern.__table__,
@@ -105,14 +106,25 @@ class Scope:
 
 
 # --- reading our rows -----------------------------------------------------------------------
+# Statements, so that a page of the API fetches its rows at once and the full export streams
+# them from a server-side cursor (`stream`).
 
-def services(conn: Connection, scope: Scope) -> list[Any]:
+def stream(conn: Connection, stmt: Select[Any], batch: int) -> Iterator[list[Any]]:
+    """The rows of `stmt` in batches of `batch`, from a server-side cursor."""
+    result = conn.execute(stmt, execution_options={"stream_results": True, "yield_per": batch})
+    for part in result.partitions():
+        yield list(part)
+
+
+def services(scope: Scope) -> Select[Any]:
+    """Services, with `organization_kept`: whether their organization is exported too."""
     cols = [c for c in S.c if c.name not in ("search_vector", "version", "created_at")]
-    return conn.execute(select(*cols).where(scope.chosen(S.c.id), scope.demo(S.c.is_demo))
-                        .order_by(S.c.id)).all()
+    kept = exists().where(ORG.c.id == S.c.organization_id, scope.demo(ORG.c.is_demo))
+    return (select(*cols, kept.label("organization_kept"))
+            .where(scope.chosen(S.c.id), scope.demo(S.c.is_demo)).order_by(S.c.id))
 
 
-def organizations(conn: Connection, scope: Scope) -> list[Any]:
+def organizations(scope: Scope) -> Select[Any]:
     """Organizations: all of them, or those of the services in scope."""
     where = scope.demo(ORG.c.is_demo)
     if scope.service_ids is not None:
@@ -120,10 +132,10 @@ def organizations(conn: Connection, scope: Scope) -> list[Any]:
                                              .where(scope.chosen(S.c.id))),
                                 ORG.c.id == any_(uuids("orgs", scope.organization_ids))))
     cols = [c for c in ORG.c if c.name not in ("created_at", "last_modified")]
-    return conn.execute(select(*cols).where(where).order_by(ORG.c.id)).all()
+    return select(*cols).where(where).order_by(ORG.c.id)
 
 
-def locations(conn: Connection, scope: Scope) -> list[Any]:
+def locations(scope: Scope) -> Select[Any]:
     """Locations (all, or those of the services in scope) as published: a private one at its
     kern point without address, postcode or PC4; with the provincie of its kern."""
     shown = func.ST_Transform(case((PRIVATE, private_point(K, L)),
@@ -132,7 +144,7 @@ def locations(conn: Connection, scope: Scope) -> list[Any]:
     if scope.service_ids is not None:
         where = and_(where, L.c.id.in_(select(SAL.c.location_id)
                                        .where(scope.chosen(SAL.c.service_id))))
-    return conn.execute(
+    return (
         select(L.c.id, L.c.name, L.c.location_type, L.c.kern_code, L.c.is_demo,
                case((PRIVATE, null()), else_=L.c.address).label("address"),
                case((PRIVATE, null()), else_=L.c.postal_code).label("postal_code"),
@@ -144,32 +156,32 @@ def locations(conn: Connection, scope: Scope) -> list[Any]:
                      .outerjoin(G, G.c.code == K.c.gemeente_code)
                      .outerjoin(PV, PV.c.code == G.c.provincie_code))
         .where(where).order_by(L.c.id)
-    ).all()
+    )
 
 
-def service_at_locations(conn: Connection, scope: Scope) -> list[Any]:
-    return conn.execute(select(SAL).where(scope.has(SAL.c.service_id)).order_by(SAL.c.id)).all()
+def service_at_locations(scope: Scope) -> Select[Any]:
+    return select(SAL).where(scope.has(SAL.c.service_id)).order_by(SAL.c.id)
 
 
-def schedules(conn: Connection, scope: Scope) -> list[Any]:
-    return conn.execute(select(SC).where(scope.has(SC.c.service_id)).order_by(SC.c.id)).all()
+def schedules(scope: Scope) -> Select[Any]:
+    return select(SC).where(scope.has(SC.c.service_id)).order_by(SC.c.id)
 
 
-def service_areas(conn: Connection, scope: Scope) -> list[Any]:
-    return conn.execute(
+def service_areas(scope: Scope) -> Select[Any]:
+    return (
         select(SA.c.id, SA.c.service_id, SA.c.kern_code, K.c.name.label("kern_name"),
                G.c.name.label("gemeente_name"))
         .select_from(SA.join(K, K.c.code == SA.c.kern_code).join(G, G.c.code == K.c.gemeente_code))
         .where(scope.has(SA.c.service_id)).order_by(SA.c.id)
-    ).all()
+    )
 
 
-def attributes(conn: Connection, scope: Scope) -> list[Any]:
-    return conn.execute(
+def attributes(scope: Scope) -> Select[Any]:
+    return (
         select(A, TX.c.facet)
         .select_from(A.join(T, T.c.id == A.c.taxonomy_term_id).join(TX, TX.c.id == T.c.taxonomy_id))
         .where(scope.has(A.c.service_id)).order_by(A.c.id)
-    ).all()
+    )
 
 
 def _public_contacts(scope: Scope) -> ColumnElement[bool]:
@@ -183,27 +195,26 @@ def _public_contacts(scope: Scope) -> ColumnElement[bool]:
         C.c.organization_id == any_(uuids("orgs", scope.organization_ids))))
 
 
-def contacts(conn: Connection, scope: Scope) -> list[Any]:
+def contacts(scope: Scope) -> Select[Any]:
     """Public contacts of the services (and their organizations) in scope."""
-    return conn.execute(select(C).where(_public_contacts(scope)).order_by(C.c.id)).all()
+    return select(C).where(_public_contacts(scope)).order_by(C.c.id)
 
 
-def phones(conn: Connection, scope: Scope) -> list[Any]:
+def phones(scope: Scope) -> Select[Any]:
     """Public phones of the services in scope and of their public contacts; never a phone
     of a private contact, whatever its own flag says."""
     of_service = and_(P.c.service_id.is_not(None), scope.has(P.c.service_id))
     of_contact = P.c.contact_id.in_(select(C.c.id).where(_public_contacts(scope)))
-    return conn.execute(select(P).where(~P.c.is_private, or_(of_service, of_contact))
-                        .order_by(P.c.id)).all()
+    return select(P).where(~P.c.is_private, or_(of_service, of_contact)).order_by(P.c.id)
 
 
-def taxonomies(conn: Connection) -> list[Any]:
-    return conn.execute(select(TX).order_by(TX.c.id)).all()
+def taxonomies() -> Select[Any]:
+    return select(TX).order_by(TX.c.id)
 
 
-def taxonomy_terms(conn: Connection) -> list[Any]:
-    return conn.execute(select(T, TX.c.facet, TX.c.name.label("taxonomy_name"))
-                        .join(TX, TX.c.id == T.c.taxonomy_id).order_by(T.c.id)).all()
+def taxonomy_terms() -> Select[Any]:
+    return (select(T, TX.c.facet, TX.c.name.label("taxonomy_name"))
+            .join(TX, TX.c.id == T.c.taxonomy_id).order_by(T.c.id))
 
 
 def extras(conn: Connection, resource: str, ids: Iterable[Any]) -> dict[str, dict[str, Any]]:
@@ -217,7 +228,7 @@ def extras(conn: Connection, resource: str, ids: Iterable[Any]) -> dict[str, dic
     return {str(r.id): r.data for r in rows}
 
 
-def records(conn: Connection, scope: Scope, location_ids: Sequence[Any] = ()) -> list[Any]:
+def records(scope: Scope, location_ids: Sequence[Any] = ()) -> Select[Any]:
     """Foreign HSDS rows kept verbatim: all, or those tied to what is in scope (plus foreign
     taxonomies and terms, which attributes refer to)."""
     where: ColumnElement[bool] = true()
@@ -229,9 +240,8 @@ def records(conn: Connection, scope: Scope, location_ids: Sequence[Any] = ()) ->
             R.c.location_id == any_(uuids("locations", location_ids)),
             R.c.resource.in_(("taxonomy", "taxonomy_term")),
         )
-    return conn.execute(select(R.c.resource, R.c.id, R.c.data)
-                        .where(R.c.kind == "record", where)
-                        .order_by(R.c.resource, R.c.id)).all()
+    return (select(R.c.resource, R.c.id, R.c.data).where(R.c.kind == "record", where)
+            .order_by(R.c.resource, R.c.id))
 
 
 # --- listing for the API --------------------------------------------------------------------
@@ -499,20 +509,13 @@ def current(conn: Connection, table: Table, key: uuid.UUID, columns: Iterable[st
 
 def upsert(conn: Connection, table: Table, key: uuid.UUID, values: dict[str, Any],
            insert_only: dict[str, Any] | None = None) -> str | None:
-    """Insert, or update only the columns that differ: 'created', 'updated' or None.
-    `insert_only` values are written on insert and never compared or updated."""
-    plain = {k: v for k, v in values.items() if k != "geom"}
-    now = current(conn, table, key, plain)
-    if now is None:
-        conn.execute(insert(table).values(id=key, **values, **(insert_only or {})))
-        return "created"
-    diff = {k: v for k, v in plain.items() if now[k] != v}
-    if "geom" in values:
-        diff["geom"] = values["geom"]
-    if not diff:
-        return None
-    conn.execute(update(table).where(table.c.id == key).values(**diff))
-    return "updated"
+    """Insert, or update only the columns that differ, reading the row first: 'created',
+    'updated' or None."""
+    now = current(conn, table, key, [k for k in values if k != "geom"])
+    change = upsert_row(table, key, values, now, insert_only)
+    if change.statement is not None:
+        conn.execute(change.statement)
+    return change.outcome
 
 
 def point_moved(conn: Connection, key: uuid.UUID, x: float, y: float, tolerance: float) -> bool:

@@ -26,6 +26,7 @@ from ..models import (
     ServiceAtLocation,
 )
 from ..queries import registry as q
+from ..queries.upsert import upsert
 from ..schedule import Slot
 from .formats import RawRow, read_rows
 from .record import Record, parse_row, stable_id
@@ -329,16 +330,11 @@ def _plan(row: _Checked, stored: _Stored) -> _Plan:
 
 def _upsert(plan: _Plan, table: Table, store: dict[uuid.UUID, dict[str, Any]],
             key: uuid.UUID, values: dict[str, Any]) -> None:
-    """Insert the row, or update only the columns that differ."""
-    current = store.get(key)
-    if current is None:
-        plan.add(insert(table).values(id=key, **values),
-                 lambda: store.__setitem__(key, dict(values)))
-        return
-    diff = {k: v for k, v in values.items() if current[k] != v}
-    if diff:
-        plan.add(update(table).where(table.c.id == key).values(**diff),
-                 lambda: current.update(diff))
+    """Insert the row, or update only the columns that differ from the stored view."""
+    change = upsert(table, key, values, store.get(key))
+    if change.statement is not None:
+        plan.add(change.statement,
+                 lambda: store.setdefault(key, {}).update(change.changed))
 
 
 def _plan_location(plan: _Plan, rec: Record, placed: q.PlacedPoint, stored: _Stored) -> None:
