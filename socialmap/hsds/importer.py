@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..db import set_actor
 from ..queries import hsds as q
+from ..queries.funding import F as FUNDING
 from ..queries.registry import place_points
 from . import mapping as m
 from . import profile
@@ -241,7 +242,8 @@ class _Writer:
             "location": self.location, "address": self.address,
             "service_at_location": self.service_at_location,
             "contact": self.contact, "phone": self.phone, "schedule": self.schedule,
-            "service_area": self.service_area, "attribute": self.attribute,
+            "service_area": self.service_area, "funding": self.funding,
+            "attribute": self.attribute,
         }
         for table in ORDER:
             write = writers.get(table, self.record)
@@ -486,6 +488,22 @@ class _Writer:
                 raise RowError(f"service {pair['service_id']} already serves kern {kern} "
                                f"(as {other})")
             return self._ours(row, "service_area", pair, {}, {"service_id": pair["service_id"]})
+        return self._record(row, self._owners(row))
+
+    def funding(self, row: _Row) -> str:
+        """A service's funding into ours (its end date from the profile attribute)."""
+        service = self.ref(row, "service_id")
+        self.ref(row, "organization_id")
+        if service == "ours" and str(row.data.get("source") or "").strip():
+            try:
+                values = m.funding_in(row.data, self.features.get(row.data["id"], {}))
+            except ValueError as exc:
+                raise RowError(f"ends_on (profile attribute): {exc}") from exc
+            kept = self.stored.get(("funding", row.data["id"]), set())
+            outcome = q.upsert(self.conn, FUNDING, row.id, values)
+            if "record" in kept:
+                q.drop_record(self.conn, "funding", row.id, "record")
+            return outcome or "unchanged"
         return self._record(row, self._owners(row))
 
     def attribute(self, row: _Row) -> str:

@@ -267,9 +267,24 @@ def profile_attributes(entity: str, row: Row) -> list[dict[str, Any]]:
         out.append(_attribute(entity, rid, FEATURE["precisie"], row["precision"]))
         if row["kern_code"]:
             out.append(_attribute(entity, rid, FEATURE["kern"], row["kern_code"]))
+    if entity == "funding" and row["ends_on"]:
+        out.append(_attribute(entity, rid, FEATURE["financiering-tot"],
+                              row["ends_on"].isoformat()))
     if row.get("is_demo"):
         out.append(_attribute(entity, rid, FEATURE["demo"]))
     return out
+
+
+def funding_out(row: Row) -> dict[str, Any]:
+    """HSDS funding of a service; its end date goes as a profile attribute."""
+    return clean("funding", {"id": text(row["id"]), "service_id": text(row["service_id"]),
+                             "source": row["source"]})
+
+
+def funding_in(row: Row, features: Mapping[str, Any]) -> dict[str, Any]:
+    """Our funding columns from an HSDS funding row and its profile attributes."""
+    return {"service_id": uuid.UUID(str(row["service_id"])), "source": row["source"],
+            "ends_on": parse_date(features.get("ends_on"))}
 
 
 # --- import: HSDS -> ours ---------------------------------------------------------------------

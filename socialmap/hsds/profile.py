@@ -1,8 +1,9 @@
 """The socialmap HSDS profile for the Netherlands: our taxonomies and stable ids. Pure.
 
 What HSDS has no field for (the kind of initiative, a private location, how exact a point is,
-the kern) travels as HSDS attributes with terms of two profile taxonomies, so that an export is
-plain HSDS 3.0 that validates against the official schemas and still round-trips.
+the kern, when funding ends) travels as HSDS attributes with terms of two profile taxonomies,
+so that an export is plain HSDS 3.0 that validates against the official schemas and still
+round-trips.
 docs/hsds-profile-nl/README.md describes the profile for people.
 """
 from __future__ import annotations
@@ -94,6 +95,9 @@ FEATURE_TERMS: tuple[Term, ...] = (
          has_value=True),
     Term("kenmerk/demo", "Demo", "Een verzonnen voorbeeld, geen echt initiatief",
          ("organization", "service", "location"), "is_demo"),
+    Term("kenmerk/financiering-tot", "Financiering tot",
+         "Tot wanneer de financiering loopt (datum, JJJJ-MM-DD)", ("funding",), "ends_on",
+         has_value=True),
 )
 TERMS_BY_ID: dict[str, tuple[str, Term]] = {
     **{t.id: (KIND_TAXONOMY, t) for t in KIND_TERMS.values()},

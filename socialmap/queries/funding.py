@@ -4,10 +4,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, func, select
 from sqlalchemy.orm import Session
 
 from ..models import Funding
+from .hsds import Scope
 
 F = Funding.__table__
 
@@ -24,3 +25,10 @@ def first_entity(s: Session, service_id: uuid.UUID) -> Funding | None:
     return s.scalars(select(Funding).where(Funding.service_id == service_id)
                      .order_by(Funding.ends_on.asc().nulls_last(), Funding.source, Funding.id)
                      .limit(1)).first()
+
+
+def for_export(scope: Scope) -> Select[Any]:
+    """The funding rows of the services in an HSDS export's scope, in id order."""
+    return (select(F.c.id, F.c.service_id, F.c.source, F.c.ends_on)
+            .where(scope.has(F.c.service_id), func.length(func.trim(F.c.source)) > 0)
+            .order_by(F.c.id))
