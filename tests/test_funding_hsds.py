@@ -75,3 +75,27 @@ def test_export_mapping_carries_end_date() -> None:
     assert attr["taxonomy_term_id"] == TERM.id and attr["value"] == "2027-01-31"
     features = m.profile_features([attr])
     assert m.funding_in(m.funding_out(row), features[str(fid)])["ends_on"] == date(2027, 1, 31)
+
+
+def test_export_then_import_round_trip(conn: Connection, tmp_path: Path) -> None:
+    """The HSDS export carries the funding and its end date; importing it gives them back."""
+    from socialmap.hsds.export import collect
+    from socialmap.queries.hsds import Scope
+
+    rec = plant(conn, "Fondsenhuis", "GM0971-meers")
+    conn.execute(text("INSERT INTO funding (service_id, source, ends_on) VALUES "
+                      "(:s, 'Provincie Limburg', '2027-02-28'), (:s, 'Eigen bijdragen', NULL)"),
+                 {"s": rec.id})
+    tables = collect(conn, Scope(service_ids=[rec.id]))
+    funding = {r["source"]: r for r in tables["funding"]}
+    assert set(funding) == {"Provincie Limburg", "Eigen bijdragen"}
+    ends = [a for a in tables["attribute"] if a["taxonomy_term_id"] == TERM.id]
+    assert [(a["link_id"], a["value"]) for a in ends] == [
+        (funding["Provincie Limburg"]["id"], "2027-02-28")]
+    body = {"funding": tables["funding"], "attribute": ends}
+    conn.execute(text("UPDATE funding SET ends_on = NULL WHERE service_id = :s"), {"s": rec.id})
+    report = run(conn, tmp_path, body)
+    assert not report.rejected, report.rejected  # type: ignore[attr-defined]
+    rows = dict(conn.execute(text("SELECT source, ends_on FROM funding WHERE service_id = :s"),
+                             {"s": rec.id}).all())
+    assert rows == {"Provincie Limburg": date(2027, 2, 28), "Eigen bijdragen": None}

@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from sqlalchemy import Connection
 
+from ..queries import funding as funding_q
 from ..queries import hsds as q
 from ..queries import spill
 from ..queries.geography import relax_statement_timeout
@@ -65,6 +66,10 @@ def rows(conn: Connection, scope: q.Scope, batch: int = BATCH) -> Iterator[tuple
         yield "schedule", m.schedule_out(slot._mapping, ex)
     for area, _ in read(q.service_areas(scope)):
         yield "service_area", m.service_area_out(area._mapping)
+    for fund, _ in read(funding_q.for_export(scope)):
+        yield "funding", m.funding_out(fund._mapping)
+        for attr in m.profile_attributes("funding", fund._mapping):
+            yield "attribute", attr
     for contact, ex in read(q.contacts(scope), "contact"):
         yield "contact", m.contact_out(contact._mapping, ex)
     for phone, ex in read(q.phones(scope), "phone"):
