@@ -102,6 +102,11 @@ def test_every_operation_documents_503_and_504_with_the_error_body(client: Flask
     ("/hsds/service_at_locations?proximity=&postcode=6171", "proximity"),
     ("/hsds/organizations?full=", "full"),
     ("/hsds/taxonomy_terms?parent_id=", "parent_id"),
+    ("/ogc/collections?f=", "f"),
+    ("/ogc/collections/initiatives/items?limit=", "limit"),
+    ("/ogc/collections/initiatives/items?bbox=", "bbox"),
+    ("/ogc/collections/initiatives/items?bbox-crs=&bbox=5,51,6,52", "bbox-crs"),
+    ("/ogc/collections/kernen/items?crs=", "crs"),
 ])
 def test_an_empty_value_the_document_forbids_is_a_400_naming_it(client: FlaskClient, path: str,
                                                                 field: str) -> None:

@@ -51,7 +51,7 @@ def _format(p: Params) -> str:
 
 
 def _crs(p: Params, name: str) -> int:
-    value = p.str(name, max_length=200)
+    value = p.str(name, max_length=200, empty_ok=False)
     if value is None:
         return SRIDS[CRS84]
     if value not in SRIDS:
@@ -60,7 +60,7 @@ def _crs(p: Params, name: str) -> int:
 
 
 def _bbox(p: Params) -> q.Box | None:
-    value = p.str("bbox", max_length=200)
+    value = p.str("bbox", max_length=200, empty_ok=False)
     srid = _crs(p, "bbox-crs")
     if value is None:
         return None
@@ -79,7 +79,7 @@ def _filters(c: Collection, p: Params) -> tuple[dict[str, str], Filters | None]:
     """Property filters: equality on a queryable; initiatives' also as search filters."""
     equals: dict[str, str] = {}
     for queryable in c.queryables:
-        value = p.str(queryable.name, max_length=200)
+        value = p.str(queryable.name, max_length=200, empty_ok=not queryable.enum)
         if value is None:
             continue
         if queryable.enum and value not in queryable.enum:
@@ -166,7 +166,7 @@ def _collection_info(c: Collection) -> dict[str, Any]:
 
 @bp.get("/")
 def landing():  # noqa: ANN201
-    fmt = parse(request.args, _format)
+    fmt = parse(request.args, _format, strict_empty=True)
     body = {
         "title": "socialmap OGC API - Features",
         "description": "Informal care initiatives, kernen and gemeenten of the Netherlands "
@@ -184,19 +184,19 @@ def landing():  # noqa: ANN201
 
 @bp.get("/api")
 def api():  # noqa: ANN201
-    parse(request.args, lambda p: p.choice("f", ("json",)))
+    parse(request.args, lambda p: p.choice("f", ("json",)), strict_empty=True)
     return json_response(document(), media_type=OPENAPI_MEDIA, max_age=3600)
 
 
 @bp.get("/conformance")
 def conformance():  # noqa: ANN201
-    fmt = parse(request.args, _format)
+    fmt = parse(request.args, _format, strict_empty=True)
     return _answer({"conformsTo": list(CONFORMANCE)}, fmt, "ogc_conformance.html")
 
 
 @bp.get("/collections")
 def collections():  # noqa: ANN201
-    fmt = parse(request.args, _format)
+    fmt = parse(request.args, _format, strict_empty=True)
     body = {"links": _self_links("ogc.collections", fmt),
             "collections": [_collection_info(c) for c in COLLECTIONS.values()]}
     return _answer(body, fmt, "ogc_collections.html")
@@ -205,14 +205,14 @@ def collections():  # noqa: ANN201
 @bp.get("/collections/<cid>")
 def collection(cid: str):  # noqa: ANN201
     c = _collection(cid)
-    fmt = parse(request.args, _format)
+    fmt = parse(request.args, _format, strict_empty=True)
     return _answer(_collection_info(c), fmt, "ogc_collection.html", collection=c)
 
 
 @bp.get("/collections/<cid>/queryables")
 def queryables(cid: str):  # noqa: ANN201
     c = _collection(cid)
-    parse(request.args, lambda p: p.choice("f", ("json",)))
+    parse(request.args, lambda p: p.choice("f", ("json",)), strict_empty=True)
     props = {qb.name: {"title": qb.description, "type": "string",
                        **({"enum": list(qb.enum)} if qb.enum else {})} for qb in c.queryables}
     body = {"$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -236,7 +236,7 @@ def _read_items(c: Collection, p: Params) -> tuple[str, q.ItemQuery]:
 @bp.get("/collections/<cid>/items")
 def items(cid: str):  # noqa: ANN201
     c = _collection(cid)
-    fmt, query = parse(request.args, lambda p: _read_items(c, p))
+    fmt, query = parse(request.args, lambda p: _read_items(c, p), strict_empty=True)
     rows, matched = q.page(db.session().connection(), c.id, query)
     features = [feature(c, r) for r in rows]
     args = {k: v for k, v in request.args.items() if k not in ("f", "offset")}
@@ -264,7 +264,7 @@ def item(cid: str, fid: str):  # noqa: ANN201
     def read(p: Params) -> tuple[str, int]:
         return _format(p), _crs(p, "crs")
 
-    fmt, srid = parse(request.args, read)
+    fmt, srid = parse(request.args, read, strict_empty=True)
     ident: Any = fid
     if c.id == "initiatives":
         ident = _uuid_or_404(fid)
