@@ -243,3 +243,18 @@ def test_refresh_fills_the_stored_coverage(conn, runner, kernen, registry) -> No
         2 * total * categories)
     assert f"{2 * total * categories} " in result.output
 
+
+
+def test_the_page_in_english(client, kernen, registry) -> None:
+    client.set_cookie("lang", "en")
+    resp = client.get("/gaps", query_string={"area": GEMEENTE, "category": "ontmoeting",
+                                             "demo": "false"})
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    hollum = kernen["Hollum"].inhabitants_75plus
+    assert (f"{hollum} people aged 75 and over live in 1 village without ontmoeting within 2 km."
+            in html)
+    for text_ in ("Legend", "Per village", "Nearest", "hatched area, thick outline",
+                  "Counts stop at 5"):
+        assert text_ in html, text_
+    assert "Witte vlek" not in html and "Legenda" not in html

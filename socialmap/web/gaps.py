@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
+from flask_babel import format_decimal, gettext, lazy_gettext, ngettext
 
 from .. import db, gapmap, mapview, settings
 from ..config import DATA_ATTRIBUTION
@@ -23,11 +24,19 @@ VERIFIED_CHOICES = (6, 12, 24, 36)
 LAND = "NL"
 
 MESSAGES = {
-    "area": "Deze gemeente of provincie kennen we niet. Kies er een uit de lijst.",
-    "category": "Deze soort hulp kennen we niet. Kies er een uit de lijst.",
-    "verified_within": "Kies hoe recent een initiatief gecontroleerd moet zijn: "
-                       "1 tot 120 maanden.",
-    "demo": "Voorbeelden meetellen kan alleen aan of uit staan.",
+    "area": lazy_gettext("Deze gemeente of provincie kennen we niet. Kies er een uit de lijst."),
+    "category": lazy_gettext("Deze soort hulp kennen we niet. Kies er een uit de lijst."),
+    "verified_within": lazy_gettext("Kies hoe recent een initiatief gecontroleerd moet zijn: "
+                                    "1 tot 120 maanden."),
+    "demo": lazy_gettext("Voorbeelden meetellen kan alleen aan of uit staan."),
+}
+# The statuses in the page's language (the API and exports keep the Dutch labels).
+STATUS_TEXT = {"gap": lazy_gettext("Witte vlek"), "thin": lazy_gettext("Kwetsbaar"),
+               "covered": lazy_gettext("Gedekt")}
+STATUS_MEANING_TEXT = {
+    "gap": lazy_gettext("geen initiatief dat aan de norm voldoet"),
+    "thin": lazy_gettext("één initiatief: valt het weg, dan is er niets"),
+    "covered": lazy_gettext("twee of meer initiatieven"),
 }
 
 
@@ -73,8 +82,8 @@ def read_form(args: Any) -> GapForm:
                    demo=demo_raw in ("1", "true", "ja", "on"))
     for name in args:
         if name not in ("area", "category", "verified_within", "demo"):
-            form.errors[name] = (f"De link bevat een onderdeel dat we niet kennen ({name}). "
-                                 "Kies opnieuw hieronder.")
+            form.errors[name] = gettext("De link bevat een onderdeel dat we niet kennen "
+                                        "(%(name)s). Kies opnieuw hieronder.", name=name)
     if form.area and form.area != LAND and form.area[:2] not in ("GM", "PV"):
         form.errors["area"] = MESSAGES["area"]
     if form.verified_within and not form.verified_within.isdigit():
@@ -87,7 +96,7 @@ def read_form(args: Any) -> GapForm:
 def _message(err: AppError) -> tuple[str, str]:
     """(field on the page, Dutch sentence) for an error of the service."""
     page_field = {"gemeente": "area", "provincie": "area"}.get(err.field or "", err.field or "")
-    return page_field, MESSAGES.get(page_field, "Er klopt iets niet aan de keuze.")
+    return page_field, str(MESSAGES.get(page_field, gettext("Er klopt iets niet aan de keuze.")))
 
 
 @dataclass(frozen=True)
@@ -101,15 +110,30 @@ def table_rows(report: svc.GapReport) -> list[TableRow]:
     """Worst status first, then most people of 75+."""
     rows = sorted(report.rows, key=lambda r: (svc.STATUSES.index(r.status),
                                               -r.inhabitants_75plus, r.kern_name))
-    return [TableRow(r, gapmap.SYMBOLS[r.status], svc.STATUS_LABELS[r.status]) for r in rows]
+    return [TableRow(r, gapmap.SYMBOLS[r.status], str(STATUS_TEXT[r.status])) for r in rows]
+
+
+def distance_text(metres: int) -> str:
+    """'750 m', '2 km', '2,5 km' in the page's language."""
+    if metres < 1000:
+        return f"{format_decimal(metres)} m"
+    return f"{format_decimal(round(metres / 1000, 1))} km"
+
+
+def norm_text(norm: svc.Norm) -> str:
+    """'binnen 2 km' or 'in of voor de kern', in the page's language."""
+    if norm.metres is None:
+        return gettext("in of voor de kern")
+    return gettext("binnen %(distance)s", distance=distance_text(norm.metres))
 
 
 def _feature_label(row: svc.KernCoverage) -> str:
-    nearest = ("geen" if row.nearest_m is None else
-               f"{row.nearest_m / 1000:.1f} km".replace(".", ",") if row.nearest_m >= 1000
-               else f"{row.nearest_m} m")
-    return (f"{svc.STATUS_LABELS[row.status]}: {row.providers} aanbieder(s); "
-            f"dichtstbijzijnde {nearest}; {svc.dutch_number(row.inhabitants_75plus)} van 75+")
+    nearest = gettext("geen") if row.nearest_m is None else distance_text(row.nearest_m)
+    return ngettext("%(status)s: %(num)d aanbieder; dichtstbijzijnde %(nearest)s; "
+                    "%(people)s van 75+",
+                    "%(status)s: %(num)d aanbieders; dichtstbijzijnde %(nearest)s; "
+                    "%(people)s van 75+", row.providers, status=STATUS_TEXT[row.status],
+                    nearest=nearest, people=format_decimal(row.inhabitants_75plus))
 
 
 def fragility_of(form: GapForm, report: svc.GapReport
@@ -136,7 +160,8 @@ def risk_features(risk: fragility_svc.FragilityReport | None, shapes: dict[str, 
         counts = kern.reason_counts()
         words = "; ".join(f"{fragility_svc.REASON_LABELS[r].lower()}: {n}"  # type: ignore[index]
                           for r, n in counts.items() if n)
-        label = f"{len(kern.at_risk)} kwetsbaar ({words})"
+        label = gettext("%(num)d kwetsbaar (%(reasons)s)", num=len(kern.at_risk),
+                        reasons=words)
         out.append(gapmap.RiskFeature(kern.code, kern.name,
                                       (shapes[kern.code].lat, shapes[kern.code].lon),
                                       len(kern.at_risk), label))
@@ -161,8 +186,9 @@ def gap_map(report: svc.GapReport, risk: fragility_svc.FragilityReport | None = 
         assets_url=url_for("static", filename="").rstrip("/"),
         tiles=mapview.Tiles(maps.tile_url(config.tile_url), config.tile_attribution),
         data_attribution=DATA_ATTRIBUTION,
-        texts=maps.texts(f"Kaart: {cn.name.lower()} {cn.norm.label()} per kern in "
-                         f"{report.area.name}"),
+        texts=maps.texts(gettext("Kaart: %(what)s %(norm)s per kern in %(area)s",
+                                 what=cn.name.lower(), norm=norm_text(cn.norm),
+                                 area=report.area.name)),
         features=features, at_risk=risk_features(risk, shapes))
     return gapmap.render(spec), gapmap.detailed(features)
 
@@ -172,8 +198,8 @@ def _choices() -> dict[str, Any]:
     provincies, gemeenten = svc.areas(s)
     return {"provincies": provincies, "gemeenten": gemeenten,
             "categories": svc.category_names(s), "verified_choices": VERIFIED_CHOICES,
-            "statuses": svc.STATUSES, "status_labels": svc.STATUS_LABELS,
-            "status_meaning": svc.STATUS_MEANING, "symbols": gapmap.SYMBOLS,
+            "statuses": svc.STATUSES, "status_labels": STATUS_TEXT,
+            "status_meaning": STATUS_MEANING_TEXT, "symbols": gapmap.SYMBOLS,
             "pattern_ids": gapmap.PATTERN_IDS, "pattern_defs": gapmap.PATTERN_DEFS,
             "count_cap": svc.COUNT_CAP}
 
@@ -206,8 +232,9 @@ def page():  # noqa: ANN201
     return render_template(
         "gaps.html", report=report, norm=report.norms[0], total=total,
         best_site=best[0] if best else None,
-        gap_sentence=report.sentence(total),
+        gap_sentence=gap_sentence(total, report.norms[0]),
         thin_sentence=thin_sentence(total, report.norms[0]),
+        norm_label=norm_text(report.norms[0].norm),
         rows=table_rows(report), map=embed, symbols_shown=symbols_shown, downloads=downloads,
         per_gemeente=per_gemeente(report), risk=risk, risk_symbol=gapmap.RISK_SYMBOL,
         voice=voice, voice_empty=demand_svc.Voice(), demand_rows=demand_rows,
@@ -217,14 +244,33 @@ def page():  # noqa: ANN201
         **context)
 
 
+def gap_sentence(total: svc.Summary, cn: svc.CategoryNorm) -> str:
+    """'1.240 mensen van 75 jaar en ouder wonen in 6 kernen zonder ontmoeting binnen 2 km.'
+    (as svc.gap_sentence, in the page's language)."""
+    gap = total.by_status["gap"]
+    what = f"{cn.name.lower()} {norm_text(cn.norm)}"
+    if not gap.kernen:
+        return gettext("Geen kern zonder %(what)s.", what=what)
+    # ngettext keeps `num` for the count itself; `count` carries it with separators.
+    kernen = ngettext("%(count)s kern", "%(count)s kernen", gap.kernen,
+                      count=format_decimal(gap.kernen))
+    return ngettext("%(count)s mens van 75 jaar en ouder woont in %(kernen)s zonder %(what)s.",
+                    "%(count)s mensen van 75 jaar en ouder wonen in %(kernen)s zonder "
+                    "%(what)s.", gap.inhabitants_75plus,
+                    count=format_decimal(gap.inhabitants_75plus), kernen=kernen, what=what)
+
+
 def thin_sentence(total: svc.Summary, cn: svc.CategoryNorm) -> str:
     """'Daarnaast wonen 310 mensen van 75 jaar en ouder in 2 kwetsbare kernen (...)'."""
     thin = total.by_status["thin"]
     if not thin.kernen:
-        return "Er zijn geen kwetsbare kernen (met maar één aanbieder)."
-    kernen = "1 kwetsbare kern" if thin.kernen == 1 else f"{thin.kernen} kwetsbare kernen"
-    return (f"Daarnaast wonen {svc.dutch_number(thin.inhabitants_75plus)} mensen van 75 jaar "
-            f"en ouder in {kernen}: daar is maar één initiatief voor {cn.name.lower()}.")
+        return gettext("Er zijn geen kwetsbare kernen (met maar één aanbieder).")
+    kernen = ngettext("%(count)s kwetsbare kern", "%(count)s kwetsbare kernen", thin.kernen,
+                      count=format_decimal(thin.kernen))
+    return gettext("Daarnaast wonen %(people)s mensen van 75 jaar en ouder in %(kernen)s: "
+                   "daar is maar één initiatief voor %(what)s.",
+                   people=format_decimal(thin.inhabitants_75plus), kernen=kernen,
+                   what=cn.name.lower())
 
 
 def per_gemeente(report: svc.GapReport) -> list[svc.Summary]:
