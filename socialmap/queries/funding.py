@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Select, func, select
@@ -32,3 +33,15 @@ def for_export(scope: Scope) -> Select[Any]:
     return (select(F.c.id, F.c.service_id, F.c.source, F.c.ends_on)
             .where(scope.has(F.c.service_id), func.length(func.trim(F.c.source)) > 0)
             .order_by(F.c.id))
+
+
+def first_per_service(conn: Connection, service_ids: Sequence[uuid.UUID] | None = None
+                      ) -> dict[uuid.UUID, Any]:
+    """Service id -> its first funding row (the one that ends first), for all services or
+    the given ones: what a registry file's funding columns carry."""
+    stmt = (select(F.c.service_id, F.c.id, F.c.source, F.c.ends_on)
+            .distinct(F.c.service_id)
+            .order_by(F.c.service_id, F.c.ends_on.asc().nulls_last(), F.c.source, F.c.id))
+    if service_ids is not None:
+        stmt = stmt.where(F.c.service_id.in_(list(service_ids)))
+    return {r.service_id: r for r in conn.execute(stmt)}

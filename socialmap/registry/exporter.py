@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ..names import name_key
+from ..queries import funding as funding_q
 from ..queries import registry as q
 from ..schedule import Slot
 from .formats import Format, write_file
@@ -33,10 +34,11 @@ def read_records(conn: Connection, srid: int, include_private: bool = False,
         areas[row.service_id].append(row.kern_code)
     phones = {r.service_id: r for r in q.export_phones(conn, include_private)}
     contacts = {r.service_id: r for r in q.export_contacts(conn, include_private)}
+    fundings = funding_q.first_per_service(conn)
 
     records = []
     for s in services:
-        phone, contact = phones.get(s.id), contacts.get(s.id)
+        phone, contact, funding = phones.get(s.id), contacts.get(s.id), fundings.get(s.id)
         base = dict(
             id=s.id, name=s.name, kind=s.kind, status=s.status, alternate_name=s.alternate_name,
             description=s.description, organization_id=s.organization_id,
@@ -58,6 +60,8 @@ def read_records(conn: Connection, srid: int, include_private: bool = False,
             contact_private=bool(contact and contact.is_private),
             assured_date=s.assured_date, assurer=s.assurer, source=s.source,
             source_url=s.source_url, is_demo=s.is_demo,
+            funding_source=funding.source if funding else None,
+            funding_ends_on=funding.ends_on if funding else None,
         )
         if not locations[s.id]:
             records.append(Record(**base))

@@ -25,7 +25,9 @@ from ..models import (
     ServiceArea,
     ServiceAtLocation,
 )
+from ..queries import funding as funding_q
 from ..queries import registry as q
+from ..queries.funding import F as FUNDING
 from ..queries.upsert import upsert
 from ..schedule import Slot
 from .formats import RawRow, read_rows
@@ -250,6 +252,7 @@ class _Stored:
     phones: dict[uuid.UUID, dict[str, Any]]  # service -> its primary phone
     contacts: dict[uuid.UUID, dict[str, Any]]  # service -> its primary contact
     contact_phones: dict[uuid.UUID, dict[str, Any]]  # phone id -> number, is_private
+    fundings: dict[uuid.UUID, dict[str, Any]]  # service -> its first funding
 
 
 def _load_stored(s: Session, rows: list[_Checked]) -> _Stored:
@@ -264,7 +267,7 @@ def _load_stored(s: Session, rows: list[_Checked]) -> _Stored:
         locations=q.stored_locations(conn, LOCATION_COLUMNS, locations),
         links=q.stored_links(conn, services),
         terms=defaultdict(dict), areas=defaultdict(dict), slots=defaultdict(list),
-        phones={}, contacts={}, contact_phones={},
+        phones={}, contacts={}, contact_phones={}, fundings={},
     )
     for r in q.stored_children(conn, "attribute", "taxonomy_term_id", services):
         stored.terms[r.service_id].setdefault(r.taxonomy_term_id, r.id)
@@ -281,6 +284,8 @@ def _load_stored(s: Session, rows: list[_Checked]) -> _Stored:
                                          "phone_id": r.phone_id}
     phone_ids = [c["phone_id"] for c in stored.contacts.values() if c["phone_id"]]
     stored.contact_phones = q.stored_phones(conn, phone_ids) if phone_ids else {}
+    for sid, r in funding_q.first_per_service(conn, services).items():
+        stored.fundings[sid] = {"id": r.id, "source": r.source, "ends_on": r.ends_on}
     return stored
 
 
@@ -325,6 +330,7 @@ def _plan(row: _Checked, stored: _Stored) -> _Plan:
     _plan_slots(plan, stored.slots, rec.id, set(rec.schedule))
     _plan_phone(plan, rec, stored)
     _plan_contact(plan, rec, stored)
+    _plan_funding(plan, rec, stored)
     return plan
 
 
@@ -425,6 +431,21 @@ def _plan_phone(plan: _Plan, rec: Record, stored: _Stored) -> None:
                  lambda: stored.phones.__setitem__(rec.id, {"id": key, **values}))
     elif any(current[k] != v for k, v in values.items()):
         plan.add(update(P).where(P.c.id == key).values(**values),
+                 lambda: current.update(values))
+
+
+def _plan_funding(plan: _Plan, rec: Record, stored: _Stored) -> None:
+    """The service's first funding; a row without a funding source leaves funding alone."""
+    if rec.funding_source is None:
+        return
+    current = stored.fundings.get(rec.id)
+    key = current["id"] if current else stable_id(str(rec.id), "funding")
+    values = {"source": rec.funding_source, "ends_on": rec.funding_ends_on}
+    if current is None:
+        plan.add(insert(FUNDING).values(id=key, service_id=rec.id, **values),
+                 lambda: stored.fundings.__setitem__(rec.id, {"id": key, **values}))
+    elif any(current[k] != v for k, v in values.items()):
+        plan.add(update(FUNDING).where(FUNDING.c.id == key).values(**values),
                  lambda: current.update(values))
 
 

@@ -26,6 +26,7 @@ SERVICE_COLUMNS: tuple[str, ...] = (
     "fees_description", "eligibility_description", "accessibility", "url", "email",
     "phone", "phone_private", "contact_name", "contact_title", "contact_email", "contact_phone",
     "contact_private", "assured_date", "assurer", "source", "source_url", "is_demo",
+    "funding_source", "funding_ends_on",
 )
 LOCATION_COLUMNS: tuple[str, ...] = (
     "location_id", "location_name", "location_type", "address", "postal_code", "city", "pc4",
@@ -89,6 +90,8 @@ class Record:
     source: str | None = None
     source_url: str | None = None
     is_demo: bool = False
+    funding_source: str | None = None
+    funding_ends_on: date | None = None
     location_id: uuid.UUID | None = None
     location_name: str | None = None
     location_type: str | None = None
@@ -331,7 +334,11 @@ def parse_row(raw: Mapping[str, Any], coords: tuple[Any, Any] | None, typed: boo
         "source": r.text("source"),
         "source_url": r.pattern("source_url", _URL, "a web address (http:// or https://)"),
         "is_demo": r.boolean("is_demo"),
+        "funding_source": r.text("funding_source", MAX_NAME),
+        "funding_ends_on": r.date("funding_ends_on"),
     }
+    if values["funding_ends_on"] and not values["funding_source"]:
+        r.bad("funding_source", "required when funding_ends_on is given")
     if values["assured_date"] and values["assured_date"] > (today or date.today()):
         r.bad("assured_date", f"lies in the future: {values['assured_date']}")
     if values["phone"] is None and values["phone_private"]:
