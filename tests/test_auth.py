@@ -405,6 +405,9 @@ ROUTES: list[tuple[str, str, dict[str, str], set[str]]] = [
     ("GET", "/beheer/verwijderen", {}, {"admin"}),
     ("POST", "/beheer/verwijderen", {"term": "niemand@example.org"}, {"admin"}),
     ("GET", "/api/v1/initiatives/{svc}", {}, MODERATORS | {"gebiedsteam"}),
+    ("GET", "/redactie/behoeften", {}, MODERATORS),
+    ("GET", "/redactie/vraag", {}, MODERATORS | {"gebiedsteam"}),
+    ("GET", "/volgen", {}, MODERATORS | {"gebiedsteam"}),
 ]
 
 
