@@ -33,7 +33,7 @@ from socialmap.queries import search as q
 from socialmap.services.search import tsquery
 
 from .report import ROOT, write_section
-from .tools import ensure_wrk
+from .tools import ensure_wrk, load_average
 
 RNG_SEED = 20261122
 
@@ -217,6 +217,7 @@ def main() -> None:
         origins = sample_origins(conn, 400)
     print(f"{args.database}: {services:,} initiatives, {locations:,} locations, {size}")
 
+    load_before = load_average()
     lines = [f"Registry: {services:,} initiatives at {locations:,} locations (database "
              f"`{args.database}`, {size}); search points: 400 kern points drawn in proportion "
              f"to inhabitants; {args.runs} runs per case after 20 warm-up runs.", "",
@@ -264,6 +265,7 @@ def main() -> None:
         if server:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=10)
+    lines += ["", f"Machine before: {load_before}; after: {load_average()}."]
     write_section("search", "Search latency and throughput", "\n".join(lines))
 
 
