@@ -32,6 +32,7 @@ from . import auth, funding
 from .auth import CurrentUser
 from .initiatives import get_initiative
 from .submissions import (
+    FUNDING_FIELDS,
     NEW_REQUIRED,
     Checker,
     FieldError,
@@ -332,8 +333,11 @@ def decide(s: Session, user: CurrentUser, submission_id: uuid.UUID,
         svc = lock_service(s, sub.service_id, version, mark)
         if "status" in approved and history_q.archive_row(s.connection(), svc.id) is not None:
             raise FieldErrors({"decision_status": FieldError("archived")})
+        suggested_funding = {k: approved.pop(k) for k in FUNDING_FIELDS if k in approved}
         for name, value in approved.items():
             setattr(svc, name, value)
+        if suggested_funding:
+            _apply_funding(s, svc.id, suggested_funding)
         flush_or_conflict(s, svc.id, mark)
     elif approved:
         sub.service_id = _create_service(s, user, approved)
@@ -346,6 +350,14 @@ def decide(s: Session, user: CurrentUser, submission_id: uuid.UUID,
     sub.decided_at, sub.decided_by = now, user.id
     s.commit()
     return {"status": sub.status, "service_id": str(sub.service_id) if sub.service_id else None}
+
+
+def _apply_funding(s: Session, service_id: uuid.UUID, suggested: Mapping[str, Any]) -> None:
+    """An approved funding suggestion, merged with the funding the form showed."""
+    shown = funding.form_values(s, service_id)
+    source = suggested.get("funding_source", shown["funding_source"]) or None
+    ends = suggested.get("funding_ends_on", shown["funding_ends_on"]) or None
+    funding.save(s, service_id, source, date.fromisoformat(ends) if ends else None)
 
 
 def _create_service(s: Session, user: CurrentUser, values: Mapping[str, Any]) -> uuid.UUID:

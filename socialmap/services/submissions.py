@@ -21,6 +21,7 @@ from ..errors import InvalidInput, NotFound
 from ..geo import to_wgs84
 from ..models import Submission, SubmissionField
 from ..queries import accounts as accounts_q
+from ..queries import funding as funding_q
 from ..queries import initiatives as initiatives_q
 from ..queries import registry as registry_q
 from ..queries import submissions as q
@@ -39,7 +40,7 @@ TEXT_LIMITS: dict[str, tuple[int, int]] = {
     "name": (3, 120), "alternate_name": (0, 120), "description": (10, 2000),
     "schedule_note": (0, 500), "fees_description": (0, 300),
     "eligibility_description": (0, 500), "accessibility": (0, 500), "address": (0, 120),
-    "submitter_name": (0, 100), "note": (0, 1000),
+    "submitter_name": (0, 100), "note": (0, 1000), "funding_source": (0, 200),
 }
 NEW_FIELDS: tuple[str, ...] = ("name", "kind", "description", "categories", "audiences",
                                "location", "schedule_note", "fees_description", "url", "email",
@@ -313,6 +314,11 @@ def change_form_values(s: Session, service_id: uuid.UUID) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"no initiative with id {service_id}", "id")
     values = {f: getattr(row, f) for f in CHANGE_FIELDS}
+    # The funding that ends first, as the editor's form shows it (funding is public data).
+    fundings = funding_q.of_service(s.connection(), service_id)
+    values["funding_source"] = fundings[0].source if fundings else None
+    values["funding_ends_on"] = (fundings[0].ends_on.isoformat()
+                                 if fundings and fundings[0].ends_on else None)
     return {"values": values, "version": row.version, "name": row.name, "status": row.status,
             "is_demo": row.is_demo}
 
@@ -337,7 +343,12 @@ def suggest_change(s: Session, service_id: uuid.UUID, form: Mapping[str, Any], c
         "url": check.url("url"),
         "email": check.email("email"),
         "status": check.choice("status", SUGGESTED_STATUSES),
+        "funding_source": check.text("funding_source"),
+        "funding_ends_on": _iso_date(check, "funding_ends_on"),
     }
+    if proposed["funding_ends_on"] and not (proposed["funding_source"]
+                                            or current["values"]["funding_source"]):
+        check.errors.setdefault("funding_source", FieldError("funding_source"))
     if proposed["status"] is None:  # not asked (an archived record): no change of status
         del proposed["status"]
     name, email, note = _submitter(check)
@@ -357,7 +368,26 @@ def suggest_change(s: Session, service_id: uuid.UUID, form: Mapping[str, Any], c
 FIELD_ORDER: tuple[str, ...] = ("name", "kind", "status", "description", "categories",
                                  "audiences", "location", "schedule_note",
                                  "eligibility_description", "fees_description", "accessibility",
-                                 "url", "email", "phone")
+                                 "url", "email", "phone", "funding_source", "funding_ends_on")
+# Suggested funding goes to the funding table, not to a column of the service.
+FUNDING_FIELDS: tuple[str, ...] = ("funding_source", "funding_ends_on")
+
+
+def _iso_date(check: Checker, name: str) -> str | None:
+    """A date as YYYY-MM-DD (what a date field sends; 31-12-2027 also), or a field error."""
+    raw = clean_text(check.form.get(name))
+    if not raw:
+        return None
+    m = re.fullmatch(r"(\d{1,2})-(\d{1,2})-(\d{4})", raw)
+    try:
+        day = (datetime(int(m.group(3)), int(m.group(2)), int(m.group(1))).date() if m
+               else datetime.strptime(raw, "%Y-%m-%d").date())
+    except ValueError:
+        day = None
+    if day is None or not 2000 <= day.year <= 2100:
+        check.errors[name] = FieldError("date")
+        return None
+    return day.isoformat()
 
 
 def in_form_order(fields: Any) -> list[Any]:
