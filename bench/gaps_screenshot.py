@@ -5,7 +5,8 @@
 Serves the app over the configured database (the local cluster with the geography, the seed
 and the demo set) without map tiles, as there is no internet here, and writes
 docs/screenshots/gaps-<gemeente name>.png (with `--prefix gaps-at-risk`: the same page,
-named for its at-risk layer, the warning badges of fragile kernen on the map). Needs /usr/bin/chromium; never downloads a browser.
+named for its at-risk layer, the warning badges of fragile kernen on the map). Needs
+/usr/bin/chromium; never downloads a browser.
 """
 from __future__ import annotations
 
