@@ -101,7 +101,11 @@ def stored_statement(scope: Scope) -> Select[Any]:
             K.join(G, G.c.code == K.c.gemeente_code)
             .join(norm, literal_column("true"))
             .outerjoin(C, and_(C.c.category == norm.c.category, C.c.kern_code == K.c.code,
-                               C.c.with_demo == bindparam("with_demo")))
+                               C.c.with_demo == bindparam("with_demo"),
+                               # Repeated from the norms, so the plan reads only these
+                               # categories' rows by the primary key.
+                               C.c.category == func.any(bindparam("n_category",
+                                                                  type_=TEXTS))))
         )
         .where(*kernen_where(scope))
         .order_by(G.c.name, K.c.name, K.c.code, norm.c.position)
