@@ -191,12 +191,14 @@ def test_list_page_bad_input(client: FlaskClient, query: str) -> None:
 def test_gap_map_layer(client: FlaskClient, crafted: dict[str, Any]) -> None:
     html = client.get(f"/gaps?area={STEIN}&category={crafted['shared']}").get_data(as_text=True)
     assert "Kwetsbaar (laag)" in html
-    assert "risk-badge" in html
+    assert 'class="gap-legend-risk"' in html
+    assert '"risk-marker"' in html  # the badges' class in the map's script
     assert "Kwetsbaar: initiatieven op de tocht" in html  # the layer control's name
     assert f"/kwetsbaar?area={STEIN}" in html
-    # The whole country has no at-risk layer (too much for one page).
-    country = client.get("/gaps?area=NL&category=ontmoeting").get_data(as_text=True)
-    assert "Kwetsbaar (laag)" not in country
+    # A provincie or the whole country has no at-risk layer (too much for one page).
+    for area in ("PV31", "NL"):
+        page = client.get(f"/gaps?area={area}&category=ontmoeting").get_data(as_text=True)
+        assert '"risk-marker"' not in page and 'class="gap-legend-risk"' not in page
 
 
 # --- funding through the editor's form ------------------------------------------------------

@@ -138,13 +138,12 @@ def _feature_label(row: svc.KernCoverage) -> str:
 
 def fragility_of(form: GapForm, report: svc.GapReport
                  ) -> fragility_svc.FragilityReport | None:
-    """The at-risk layer's data for a gemeente or provincie (none for the whole country)."""
-    if report.area.kind == "land":
+    """The at-risk layer's data for a gemeente; a provincie or the country would cost the page
+    too much on a large registry (the list and the API take a provincie)."""
+    if report.area.kind != "gemeente":
         return None
-    req = fragility_svc.FragilityRequest(
-        gemeente=report.area.code if report.area.kind == "gemeente" else None,
-        provincie=report.area.code if report.area.kind == "provincie" else None,
-        category=form.category, demo=form.demo)
+    req = fragility_svc.FragilityRequest(gemeente=report.area.code, category=form.category,
+                                         demo=form.demo)
     return fragility_svc.fragility(db.session(), req, settings.current())
 
 
