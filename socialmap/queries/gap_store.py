@@ -69,7 +69,9 @@ def claim_dirty(conn: Connection, categories: Sequence[str]) -> int:
                                (claimed.c.cx + 1) * cell, (claimed.c.cy + 1) * cell, 28992)
     marked = (
         update(C)
-        .where(C.c.category == claimed.c.category, C.c.kern_code == K.c.code, ~C.c.stale,
+        # with_demo named too, so that each kern is two primary-key lookups, not a scan.
+        .where(C.c.category == claimed.c.category, C.c.with_demo.in_([True, False]),
+               C.c.kern_code == K.c.code, ~C.c.stale,
                # The constant bound lets the kern point index narrow the cell's neighbours.
                func.ST_DWithin(K.c.point, box, MAX_SEARCH_M),
                func.ST_DWithin(K.c.point, box, C.c.search_m))
