@@ -112,7 +112,8 @@ class Scope:
 def stream(conn: Connection, stmt: Select[Any], batch: int) -> Iterator[list[Any]]:
     """The rows of `stmt` in batches of `batch`, from a server-side cursor."""
     result = conn.execute(stmt, execution_options={"stream_results": True, "yield_per": batch})
-    for part in result.partitions():
+    # partitions() needs the size: without it this result gave every row in one partition.
+    for part in result.partitions(batch):
         yield list(part)
 
 
@@ -423,7 +424,7 @@ def sal_stream(conn: Connection, q: ServiceQuery, include_demo: bool, batch: int
     """Every matching service-at-location row, in batches from a server-side cursor."""
     result = conn.execute(sal_statement(q, include_demo),
                           execution_options={"stream_results": True, "yield_per": batch})
-    for part in result.partitions():
+    for part in result.partitions(batch):
         yield list(part)
 
 

@@ -87,7 +87,7 @@ def read(conn: Connection, table: str, batch: int) -> Iterator[Any]:
     result = conn.execute(_READ, {"tbl": table},
                           execution_options={"stream_results": True, "yield_per": batch})
     try:
-        for part in result.partitions():
+        for part in result.partitions(batch):
             yield from part
     finally:
         result.close()  # the server-side cursor, so that the tables can be dropped
