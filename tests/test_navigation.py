@@ -15,9 +15,9 @@ from werkzeug.exceptions import HTTPException
 from tests.staff import STEIN, make_user, session_into
 
 # Reached by a form, a redirect or a reference the resident is given, not by a link
-# (needs.post is the kern page's own form, shown there).
+# (needs.post is the kern page's own form, shown there; alerts.feed is a follower's own link).
 NOT_LINKED = {"contribute.status", "auth.second_factor", "auth.enrol", "editor.review",
-              "health.healthz", "pages.language", "needs.post"}
+              "health.healthz", "pages.language", "needs.post", "alerts.feed"}
 PER_ENDPOINT = 3
 MAX_PAGES = 150
 
@@ -61,7 +61,7 @@ def _pages(app: Flask, prefixes: tuple[str, ...]) -> set[str]:
 
 def test_a_resident_reaches_every_public_page(app: Flask, client: FlaskClient) -> None:
     reached = crawl(app, client)
-    public = _pages(app, ("pages", "contribute", "gaps", "fragility")) - NOT_LINKED
+    public = _pages(app, ("pages", "contribute", "gaps", "fragility", "about")) - NOT_LINKED
     assert public - set(reached) == set()
     for endpoint in ("auth.login", "api.openapi_page"):
         assert endpoint in reached
@@ -79,7 +79,7 @@ def test_staff_reach_their_pages_and_see_who_is_signed_in(app: Flask, client: Fl
     assert 'action="/uitloggen"' in html and 'name="csrf_token"' in html
     assert 'href="/redactie"' in html and 'href="/inloggen"' not in html
     reached = crawl(app, client, "/?near=Meers")
-    staff = _pages(app, ("editor", "auth", "needs")) - NOT_LINKED
+    staff = _pages(app, ("editor", "auth", "needs", "alerts")) - NOT_LINKED
     staff -= {"auth.login", "auth.logout", "editor.erase"}  # erase is for admins
     staff -= {r.endpoint for r in app.url_map.iter_rules() if "GET" not in (r.methods or ())}
     assert staff - set(reached) == set()
