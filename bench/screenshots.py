@@ -36,6 +36,10 @@ PAGES: list[tuple[str, str]] = [
     ("print-search", "/?near=Meers&print=1"),
     ("print-kern", "kern-print"),
     ("search-english", "english:/?near=Meers"),
+    ("search-many", "/?near=6171&radius=25000"),
+    ("kern-english", "english:/kern/GM0971-meers"),
+    ("contribute", "/aanmelden"),
+    ("login", "/inloggen"),
 ]
 
 
@@ -59,7 +63,8 @@ def _open(page: Any, how: str) -> None:
                   .replace("=", "%3D").replace("&", "%26"))
     else:
         page.goto(how)
-    page.wait_for_load_state("load")
+    # The search map fetches what else matches in its view after the page has loaded.
+    page.wait_for_load_state("networkidle")
 
 
 def shoot(browser: Any, base_url: str, out: Path, capture: bool = True) -> list[Shot]:
