@@ -114,8 +114,20 @@ def seed_0006(conn: Connection) -> None:
         "SELECT id, status, 'redactie@stap.nl' FROM service ORDER BY name DESC LIMIT 1"))
 
 
+def seed_0010(conn: Connection) -> None:
+    """A stored coverage row and a dirty cell (the point and area rows come from the backfill
+    and the triggers)."""
+    conn.execute(text(
+        "INSERT INTO gap_coverage (category, with_demo, kern_code, norm_m, search_m, nearest_m, "
+        "within, serving, providers) VALUES ('ontmoeting', true, 'GM9998-stap', 2000, 5000, "
+        "300, 2, 0, 2)"))
+    conn.execute(text("INSERT INTO gap_dirty (category, cx, cy) VALUES ('ontmoeting', 12, 48) "
+                      "ON CONFLICT DO NOTHING"))
+
+
 SEEDERS: dict[str, Callable[[Connection], None]] = {
     "0001": seed_0001, "0002": seed_0002, "0004": seed_0004, "0006_accounts": seed_0006,
+    "0010_gap_derived": seed_0010,
 }
 
 
