@@ -9,6 +9,7 @@ from flask import render_template, request
 from ..apidoc import DATABASE_ERRORS, ERROR_SCHEMA, error_responses, with_database_errors
 from ..vocab import KINDS, STATUSES
 from . import bp
+from .fragility import OPENAPI_PATHS as FRAGILITY_PATHS
 from .needs import OPENAPI_PATHS as NEEDS_PATHS
 from .needs import VOICE as NEEDS_VOICE
 from .output import json_response
@@ -357,6 +358,7 @@ def _document() -> dict[str, Any]:
                                       "content": {"application/json": {"schema": {
                                           "type": "object"}}}}, "400": ERROR},
             }},
+            **FRAGILITY_PATHS,
             **NEEDS_PATHS,
             "/taxonomy": {"get": {
                 "summary": "Categories and audiences, as trees",
