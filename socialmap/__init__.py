@@ -32,12 +32,13 @@ def create_app(config: Settings | dict[str, Any] | None = None,
 
     observability.init_app(app)  # first, so that every later hook sees the request id
 
-    from . import i18n
+    from . import foliumfast, i18n
     from .api import bp as api_bp
     from .api import load_routes
     from .web import auth, filters, health, pages, security
     from .web import errors as error_pages
 
+    foliumfast.install()  # map pages: less of folium's per-map work
     i18n.init_app(app)
     security.init_app(app)
     error_pages.register(app)
