@@ -4,6 +4,7 @@ request-id and caching hooks do what docs/SCALING.md says."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
-from socialmap import create_app
+from socialmap import create_app, db
 from socialmap.config import Settings
 from socialmap.pgcluster import Cluster
 
@@ -21,12 +22,14 @@ from .conftest import GEODATA, TEST_DB
 
 
 @pytest.fixture
-def impatient(cluster: Cluster, engine: Engine) -> FlaskClient:
+def impatient(cluster: Cluster, engine: Engine) -> Iterator[FlaskClient]:
     """An app on its own engine (over the test database) whose statement timeout is 1 ms."""
     app: Flask = create_app(Settings(database_url=cluster.socket_url(TEST_DB), testing=True,
                                      secret_key="x", geodata_dir=GEODATA,
                                      statement_timeout_ms=1))
-    return app.test_client()
+    yield app.test_client()
+    with app.app_context():
+        db.get_db().engine.dispose()
 
 
 # A broad question: everything within 100 km of Meers, with its facets counted.

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine, text
 
-from socialmap import create_app
+from socialmap import create_app, db
 from socialmap.config import Settings
 from socialmap.hsds import export, tabular
 from socialmap.hsds.export import collect
@@ -187,11 +187,23 @@ def test_streams_on_an_engine_of_their_own(cluster: Cluster, engine: Engine) -> 
     app = create_app(Settings(database_url=cluster.socket_url(TEST_DB), testing=True,
                               secret_key="x", geodata_dir=GEODATA))
     client = app.test_client()
-    lines = client.get("/hsds/services?format=ndjson").get_data().splitlines()
-    assert lines and all(json.loads(line)["id"] for line in lines)
-    with engine.connect() as conn:
-        previous = previous_json(conn, True)
-    for _ in range(2):  # the pooled connection keeps no spill table from the first
-        resp = client.get("/hsds/export.json")
-        assert resp.status_code == 200
-        assert resp.get_data() == previous
+    try:
+        lines = client.get("/hsds/services?format=ndjson").get_data().splitlines()
+        assert lines and all(json.loads(line)["id"] for line in lines)
+        with engine.connect() as conn:
+            previous = previous_json(conn, True)
+        for _ in range(2):  # the pooled connection keeps no spill table from the first
+            resp = client.get("/hsds/export.json")
+            assert resp.status_code == 200
+            assert resp.get_data() == previous
+    finally:
+        with app.app_context():
+            db.get_db().engine.dispose()
+
+
+def test_rows_come_from_the_cursor_in_batches(conn: Connection) -> None:
+    parts = list(q.stream(conn, q.taxonomy_terms(), 5))
+    assert len(parts) > 2
+    assert all(len(part) <= 5 for part in parts)
+    assert sum(len(part) for part in parts) == conn.execute(
+        text("SELECT count(*) FROM taxonomy_term")).scalar_one()
