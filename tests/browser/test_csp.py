@@ -26,7 +26,7 @@ document.addEventListener('securitypolicyviolation', e =>
 FAILING_TILES = "https://tiles.example.invalid/{z}/{x}/{y}.png"
 
 
-def _open(browser, base: str, path: str, *, tiles_fail: bool = False):  # noqa: ANN001, ANN202
+def _open(browser, base: str, path: str, *, with_map: bool = True):  # noqa: ANN001, ANN202
     """A page at `path` with the violations and console errors it reports."""
     context = browser.new_context(base_url=base, viewport=DESKTOP, locale="nl-NL")
     tile_requests: list[str] = []
@@ -45,7 +45,8 @@ def _open(browser, base: str, path: str, *, tiles_fail: bool = False):  # noqa: 
     page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda exc: console.append(str(exc)))
     page.goto(path)
-    page.wait_for_selector(".folium-map", state="attached")
+    if with_map:
+        page.wait_for_selector(".folium-map", state="attached")
     page.wait_for_load_state("networkidle")
     return context, page, console, tile_requests
 
@@ -102,6 +103,20 @@ def test_gap_page_map_without_violations(browser, live_server,  # noqa: ANN001
         head.click()
         assert page.locator("table[data-sortable] thead th").first.get_attribute(
             "aria-sort") in ("ascending", "descending")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path", [
+    "/initiatief/{service_id}", "/initiatief/{service_id}/wijziging", "/aanmelden",
+    "/?near=Meers&print=1", "/kern/{kern}?print=1", "/inloggen", "/privacy", "/kwetsbaar",
+    "/api/v1/docs", "/ogc/", "/bestaat-niet"])
+def test_other_pages_without_violations(browser, live_server, meers, path: str) -> None:  # noqa: ANN001
+    context, page, console, _tiles = _open(browser, live_server, path.format(**meers),
+                                           with_map=False)
+    try:
+        assert _violations(page, console) == []
+        assert [m for m in console if "404" not in m] == []
     finally:
         context.close()
 
