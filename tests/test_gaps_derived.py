@@ -258,3 +258,14 @@ def test_the_page_in_english(client, kernen, registry) -> None:
                   "Counts stop at 5"):
         assert text_ in html, text_
     assert "Witte vlek" not in html and "Legenda" not in html
+
+
+def test_rebuild_after_a_load_that_bypassed_the_triggers(conn, runner, kernen, registry
+                                                         ) -> None:
+    conn.execute(text("DELETE FROM gap_point WHERE service_id = :i"),
+                 {"i": registry["Dorpshuis Nes"].id})
+    conn.execute(text("INSERT INTO gap_dirty (category, cx, cy) VALUES ('x', 0, 0)"))
+    result = runner.invoke(args=["gaps", "refresh", "--rebuild"])
+    assert result.exit_code == 0, result.output
+    assert_derived_tables_match(conn)
+    assert conn.execute(text("SELECT count(*) FROM gap_dirty")).scalar_one() == 0

@@ -196,9 +196,12 @@ def sites_text(report: svc.SiteReport) -> str:
 
 
 @group.command("refresh")
-def refresh_command() -> None:
+@click.option("--rebuild", is_flag=True,
+              help="First recount the category points and areas from the registry (after a "
+                   "load that bypassed the triggers, such as bench/generate.py).")
+def refresh_command(rebuild: bool) -> None:
     """Recompute the stored coverage of every kern and category (after a large import)."""
     start = time.perf_counter()
-    rows = _run(lambda s: svc.refresh(s, settings.current()))
+    rows = _run(lambda s: svc.refresh(s, settings.current(), rebuild=rebuild))
     click.echo(f"{rows} kern × categorie-rijen opnieuw berekend in "
                f"{time.perf_counter() - start:.1f} s.")

@@ -25,6 +25,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, insert
@@ -162,3 +163,14 @@ def forget(conn: Connection) -> int:
     """Drop every stored row (they are recomputed on the next reads); returns how many."""
     conn.execute(delete(D))
     return int(conn.execute(delete(C)).rowcount)
+
+
+def rebuild(conn: Connection) -> int:
+    """Recount gap_point and gap_area from the registry and drop the stored coverage, for
+    loads that bypassed the triggers (TRUNCATE, or COPY with the triggers disabled); returns
+    the number of category points."""
+    conn.execute(text("TRUNCATE gap_point, gap_area"))
+    conn.execute(text("SELECT gap_sync(ARRAY(SELECT id FROM service))"))
+    conn.execute(text("TRUNCATE gap_dirty, gap_coverage"))
+    conn.execute(text("ANALYZE gap_point, gap_area"))
+    return int(conn.execute(text("SELECT count(*) FROM gap_point")).scalar_one())

@@ -446,10 +446,14 @@ def _stored_rows(s: Session, norms: Sequence[CategoryNorm], scope: q.Scope,
     return [_kern_coverage(fresh.get((r.kern_code, r.category), r)) for r in rows]
 
 
-def refresh(s: Session, settings: Settings) -> int:
+def refresh(s: Session, settings: Settings, rebuild: bool = False) -> int:
     """Recompute the stored coverage of every kern and category, with and without the demo
-    records (after a large import, or to have the first reads fast); returns the rows."""
+    records (after a large import, or to have the first reads fast); returns the rows. With
+    `rebuild`, first recount the category points and areas from the registry (after a load
+    that bypassed the triggers)."""
     norms = resolve_norms(s, GapRequest(), settings)
+    if rebuild:
+        store.rebuild(s.connection())
     store.forget(s.connection())
     count = 0
     for norm in norms:
