@@ -109,8 +109,12 @@ def filter_clauses(f: Filters) -> list[ColumnElement[bool]]:
         clauses.append(S.c.kind.in_(f.kinds))
     for facet, codes in (("category", f.categories), ("audience", f.audiences)):
         if codes:
+            # `= any(array(subquery))`: the term ids are resolved once per statement (an
+            # InitPlan), so each hit costs one probe of (service_id, taxonomy_term_id); with
+            # `in (subquery)` every hit re-scanned the facet's terms (2,000 hits within 10 km).
+            term_ids = func.array(term_ids_of(facet, codes).scalar_subquery())
             clauses.append(exists().where(
-                A.c.service_id == S.c.id, A.c.taxonomy_term_id.in_(term_ids_of(facet, codes))))
+                A.c.service_id == S.c.id, A.c.taxonomy_term_id == func.any(term_ids)))
     if f.open_at:
         day, at, on = f.open_at
         clauses.append(exists().where(
