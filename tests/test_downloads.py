@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Any
 
 import pytest
@@ -120,3 +121,22 @@ def test_errors_come_before_the_stream(client, params, field) -> None:
 def test_documented_in_openapi(client) -> None:
     doc = client.get("/api/v1/openapi.json").get_json()
     assert {"/search.csv", "/search.geojson"} <= set(doc["paths"])
+
+
+def test_the_result_list_offers_its_search_as_downloads(client, conn) -> None:
+    html = client.get("/?near=Meers&radius=10000&category=ontmoeting&limit=5&offset=5"
+                      ).get_data(as_text=True)
+    links = re.findall(r'href="(/api/v1/search\.(?:csv|geojson)\?[^"]+)"', html)
+    assert len(links) == 2
+    for link in links:
+        url = link.replace("&amp;", "&")
+        assert "near=Meers" in url and "radius=10000" in url and "category=ontmoeting" in url
+        assert "limit=" not in url and "offset=" not in url
+        resp = client.get(url)
+        assert resp.status_code == 200
+        assert "attachment" in resp.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(client.get(
+        links[0].replace("&amp;", "&")).get_data(as_text=True))))
+    listed = client.get("/api/v1/search?near=Meers&radius=10000&category=ontmoeting&limit=100"
+                        ).get_json()
+    assert len(rows) - 1 == len(listed["features"]) > 0
