@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 from ..vocab import KINDS
 
@@ -24,7 +24,9 @@ COUNTRY = "NL"
 LANGUAGE = "nld"
 
 
-@cache
+# Bounded: the profile's own ids repeat, but every exported row derives ids of its own, and an
+# unbounded cache grew with the registry (150 MB per 100k initiatives in an export).
+@lru_cache(maxsize=4096)
 def stable_id(*parts: str) -> uuid.UUID:
     """A UUID that is the same on every run and installation for the same parts."""
     return uuid.uuid5(NAMESPACE, "/".join(parts))
