@@ -27,6 +27,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union,
 )
 from sqlalchemy.sql import Subquery
 
@@ -191,35 +192,53 @@ def _capped_count(*sides: Select[Any]) -> ColumnElement[Any]:
         select(func.count()).select_from(
             side.with_only_columns(literal(1), maintain_column_froms=True)
             .limit(COUNT_CAP + 1).subquery()
-        ).scalar_subquery()
-        for side in sides
+        ).scalar_subquery().label(f"n{i}")
+        for i, side in enumerate(sides)
     ]
-    over = or_(*[c > COUNT_CAP for c in counts])
-    total = counts[0] if len(counts) == 1 else counts[0] + counts[1]
-    return select(case((over, -1), else_=total)).scalar_subquery()
+    # Each count once, in a subquery kept apart by OFFSET 0: written into the CASE directly,
+    # a count at or under the cap was run twice (once to compare, once as the answer).
+    n = select(*counts).offset(0).subquery("capped")
+    over = or_(*[c > COUNT_CAP for c in n.c])
+    total = n.c.n0 if len(counts) == 1 else n.c.n0 + n.c.n1
+    return select(case((over, -1), else_=total)).select_from(n).scalar_subquery()
 
 
 def _page(q: SearchQuery) -> tuple[Subquery, ColumnElement[Any]]:
     """The requested page of hits (ids, distance, match) and the capped number matched."""
     located, _where = _located(q)
-    # Only the KNN operator in ORDER BY: any tie-breaker makes the planner give up the
-    # index-ordered scan and sort every match instead.
-    knn = L.c.shown_geom.op("<->")(_origin())
     if q.mode == "nearest":
         # "The N nearest" has no bound to count within, so nearest reports no total.
-        page = located.order_by(knn).limit(bindparam("limit")).offset(bindparam("offset"))
-        return page.subquery("page"), null()
+        return _nearest_page(located), null()
     if q.mode == "radius":
-        page = located.order_by(knn).limit(bindparam("limit")).offset(bindparam("offset"))
-        return page.subquery("page"), _capped_count(located)
+        return _nearest_page(located), _capped_count(located)
     serving = _serving(q)
     if q.side == "located":
-        page = located.order_by(knn)
-    else:
-        hits = serving.subquery("serving_all")
-        page = select(hits).order_by(hits.c.distance.asc().nulls_last(), hits.c.service_id)
-    page = page.limit(bindparam("limit")).offset(bindparam("offset"))
+        return _nearest_page(located), _capped_count(located, serving)
+    hits = serving.subquery("serving_all")
+    page = (select(hits).order_by(hits.c.distance.asc().nulls_last(), hits.c.service_id)
+            .limit(bindparam("limit")).offset(bindparam("offset")))
     return page.subquery("page"), _capped_count(located, serving)
+
+
+def _nearest_page(located: Select[Any]) -> Subquery:
+    """A page of `located` in the order (distance, sal_id), read by the GiST index.
+
+    Only the KNN operator may be in the index scan's ORDER BY: a tie-breaker makes the planner
+    sort every match instead. Ties are common (every home of a kern is published at the kern
+    point), and cutting a KNN order between tied rows may repeat or skip one across pages. So
+    the first offset + limit rows are read by KNN, joined by every row tied with the last of
+    them, and that small set is ordered in full before the page is cut from it.
+    """
+    origin = _origin()
+    knn = L.c.shown_geom.op("<->")(origin)
+    head = (located.order_by(knn)
+            .limit(bindparam("limit") + bindparam("offset")).subquery("head"))
+    edge = select(func.max(head.c.distance)).scalar_subquery()
+    tied = located.where(func.ST_DWithin(L.c.shown_geom, origin, edge),
+                         func.ST_Distance(L.c.shown_geom, origin) == edge)
+    window = union(select(head), tied).subquery("window")
+    return (select(window).order_by(window.c.distance, window.c.sal_id)
+            .limit(bindparam("limit")).offset(bindparam("offset")).subquery("page"))
 
 
 def _terms_of_page(page: Subquery) -> Any:
