@@ -363,3 +363,26 @@ def test_the_privacy_doc_names_what_is_kept(app: Flask) -> None:
                   "location", "change"):
         assert f"`{table}`" in doc, table
     assert re.search(r"90 dagen|90 days", doc)
+
+
+def test_paging_through_homes_tied_at_the_kern_point(client: FlaskClient, conn: Connection) -> None:
+    # Five homes published at the same kern point tie on distance: every page must still
+    # hold the next ones, none twice and none skipped.
+    names = {f"Thuishulp {i}" for i in range(5)}
+    for i, name in enumerate(sorted(names)):
+        plant(conn, name, KERN, dx=100 + 40 * i, dy=-60 * i, location_type="private",
+              kind="burenhulp")
+    kx, ky = kern_point(conn, KERN)
+    lon, lat = to_wgs84(kx + 5, ky + 5)
+    query = f"near={lat:.6f},{lon:.6f}&radius=300&demo=false"
+    whole = client.get(f"/api/v1/search?{query}&limit=100").get_json()["features"]
+    order = [f["properties"]["name"] for f in whole]
+    assert names <= set(order)
+    paged = []
+    for offset in range(len(order)):
+        page = client.get(f"/api/v1/search?{query}&limit=1&offset={offset}").get_json()
+        paged += [f["properties"]["name"] for f in page["features"]]
+    assert paged == order
+    pairs = [client.get(f"/api/v1/search?{query}&limit=2&offset={o}").get_json()["features"]
+             for o in range(0, len(order), 2)]
+    assert [f["properties"]["name"] for p in pairs for f in p] == order

@@ -196,7 +196,7 @@ def test_filters_combine_with_and(client, registry) -> None:
     ameland = search(client, kern=ORIGIN_KERN, mode="radius", radius=5000, gemeente="GM0060")
     assert len(everything) >= 3
     assert ours(ameland, registry) == everything
-    assert {f["properties"]["gemeente_code"] for f in ameland["features"]} == {"GM0060"}
+    assert {f["properties"]["gemeente"]["code"] for f in ameland["features"]} == {"GM0060"}
 
 
 def test_open_at_and_open_now(client, registry) -> None:

@@ -221,7 +221,7 @@ def _page(q: SearchQuery) -> tuple[Subquery, ColumnElement[Any]]:
 
 
 def _nearest_page(located: Select[Any]) -> Subquery:
-    """A page of `located` in the order (distance, sal_id), read by the GiST index.
+    """A page of `located` in the order (distance, service_id, sal_id), read by the GiST index.
 
     Only the KNN operator may be in the index scan's ORDER BY: a tie-breaker makes the planner
     sort every match instead. Ties are common (every home of a kern is published at the kern
@@ -237,7 +237,7 @@ def _nearest_page(located: Select[Any]) -> Subquery:
     tied = located.where(func.ST_DWithin(L.c.shown_geom, origin, edge),
                          func.ST_Distance(L.c.shown_geom, origin) == edge)
     window = union(select(head), tied).subquery("window")
-    return (select(window).order_by(window.c.distance, window.c.sal_id)
+    return (select(window).order_by(window.c.distance, window.c.service_id, window.c.sal_id)
             .limit(bindparam("limit")).offset(bindparam("offset")).subquery("page"))
 
 
@@ -299,7 +299,8 @@ def search_statement(q: SearchQuery) -> Select[Any]:
             .outerjoin(G, G.c.code == K.c.gemeente_code)
             .join(terms, true())
         )
-        .order_by(page.c.match, page.c.distance.asc().nulls_last(), page.c.service_id)
+        .order_by(page.c.match, page.c.distance.asc().nulls_last(), page.c.service_id,
+                  page.c.sal_id)
     )
 
 
