@@ -134,6 +134,14 @@ def counted(b: Built, *, since: date | None = None, demo: bool = False) -> bool:
             and (since is None or (b.assured is not None and b.assured >= since)))
 
 
+def published(kernen: dict[str, KernInfo], b: Built) -> tuple[float, float]:
+    """Where a record is measured from: a home (private) at its kern's point, as it is shown."""
+    if b.private:
+        k = next(k for k in kernen.values() if k.code == b.kern_code)
+        return k.x, k.y
+    return b.x, b.y
+
+
 def expected(kernen: dict[str, KernInfo], registry: dict[str, Built], category: str,
              norm: int | None, *, since: date | None = None,
              without: str | None = None) -> dict[str, dict]:
@@ -142,7 +150,9 @@ def expected(kernen: dict[str, KernInfo], registry: dict[str, Built], category: 
     for k in kernen.values():
         mine = [b for b in registry.values() if b.category == category
                 and counted(b, since=since) and b.name != without]
-        dist = {b.name: math.hypot(b.x - k.x, b.y - k.y) for b in mine}
+        dist = {b.name: math.hypot(*(a - c for a, c in zip(published(kernen, b), (k.x, k.y),
+                                                            strict=True)))
+                for b in mine}
         if norm is None:
             within = {b.name for b in mine if b.kern_code == k.code}
         else:

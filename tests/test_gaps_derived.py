@@ -24,9 +24,10 @@ from .test_gaps import GEMEENTE, Built, KernInfo, _add, assert_matches, by_kern,
 kernen = hand.kernen
 registry = hand.registry
 
-# What gap_point and gap_area must hold, recounted from the registry (as in migration 0010).
+# What gap_point and gap_area must hold, recounted from the registry (as in migrations
+# 0010 and 0012: a home at its published point).
 RECOUNT_POINT = """
-    SELECT DISTINCT coalesce(p.code, t.code) AS category, s.id, l.id, ST_AsEWKB(l.geom),
+    SELECT DISTINCT coalesce(p.code, t.code) AS category, s.id, l.id, ST_AsEWKB(l.shown_geom),
            l.kern_code, l.location_type = 'private', s.status, s.is_demo, s.assured_date
     FROM service s JOIN attribute a ON a.service_id = s.id
     JOIN taxonomy_term t ON t.id = a.taxonomy_term_id

@@ -386,3 +386,18 @@ def test_paging_through_homes_tied_at_the_kern_point(client: FlaskClient, conn: 
     pairs = [client.get(f"/api/v1/search?{query}&limit=2&offset={o}").get_json()["features"]
              for o in range(0, len(order), 2)]
     assert [f["properties"]["name"] for p in pairs for f in p] == order
+
+
+def test_gap_analysis_measures_a_home_from_its_kern_point(conn: Connection,
+                                                          planted: Planted) -> None:
+    # Public gap distances from several kernen would otherwise pin the home down.
+    def gap_points() -> set[tuple[float, float]]:
+        rows = conn.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM gap_point "
+                                 "WHERE location_id = :l"), {"l": planted.location_id}).all()
+        return {(round(x, 3), round(y, 3)) for x, y in rows}
+
+    kx, ky = kern_point(conn, KERN)
+    assert gap_points() == {(round(kx, 3), round(ky, 3))}
+    conn.execute(text("UPDATE location SET location_type = 'physical' WHERE id = :l"),
+                 {"l": planted.location_id})
+    assert gap_points() == {(round(planted.x, 3), round(planted.y, 3))}

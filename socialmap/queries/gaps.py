@@ -345,7 +345,7 @@ def reach_statement() -> Select[Any]:
     near = (
         select(K.c.code)
         .select_from(SAL.join(L, L.c.id == SAL.c.location_id)
-                     .join(K, func.ST_DWithin(K.c.point, L.c.geom,
+                     .join(K, func.ST_DWithin(K.c.point, L.c.shown_geom,
                                               bindparam("metres", type_=Float))
                            | (K.c.code == L.c.kern_code)))
         .where(SAL.c.service_id == bindparam("service_id"), L.c.location_type != NOWHERE)
