@@ -231,8 +231,10 @@ def _nearest_page(located: Select[Any]) -> Subquery:
     """
     origin = _origin()
     knn = L.c.shown_geom.op("<->")(origin)
+    # A CTE, so that the KNN scan runs once; as a subquery it ran three times (for the window
+    # and for each use of the edge).
     head = (located.order_by(knn)
-            .limit(bindparam("limit") + bindparam("offset")).subquery("head"))
+            .limit(bindparam("limit") + bindparam("offset")).cte("head"))
     edge = select(func.max(head.c.distance)).scalar_subquery()
     tied = located.where(func.ST_DWithin(L.c.shown_geom, origin, edge),
                          func.ST_Distance(L.c.shown_geom, origin) == edge)
