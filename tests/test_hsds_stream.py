@@ -188,14 +188,15 @@ def test_streams_on_an_engine_of_their_own(cluster: Cluster, engine: Engine) -> 
                               secret_key="x", geodata_dir=GEODATA))
     client = app.test_client()
     try:
-        lines = client.get("/hsds/services?format=ndjson").get_data().splitlines()
+        with client.get("/hsds/services?format=ndjson") as resp:
+            lines = resp.get_data().splitlines()
         assert lines and all(json.loads(line)["id"] for line in lines)
         with engine.connect() as conn:
             previous = previous_json(conn, True)
         for _ in range(2):  # the pooled connection keeps no spill table from the first
-            resp = client.get("/hsds/export.json")
-            assert resp.status_code == 200
-            assert resp.get_data() == previous
+            with client.get("/hsds/export.json") as resp:
+                assert resp.status_code == 200
+                assert resp.get_data() == previous
     finally:
         with app.app_context():
             db.get_db().engine.dispose()

@@ -180,6 +180,7 @@ def _streamed(make: Callable[[Connection], Iterable[bytes]], mimetype: str,
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
+            s.close()
 
     response = Response(body(), mimetype=mimetype, headers=headers)
     # The server closes the response when done, also when the body was never read.
