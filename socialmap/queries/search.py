@@ -226,21 +226,22 @@ def _nearest_page(located: Select[Any]) -> Subquery:
     Only the KNN operator may be in the index scan's ORDER BY: a tie-breaker makes the planner
     sort every match instead. Ties are common (every home of a kern is published at the kern
     point, several services share an address), and cutting a KNN order between tied rows may
-    repeat or skip one across pages. So the first offset + limit rows are read by KNN, joined
-    by every row at the same point as the last of them, and that small set is ordered in full
-    before the page is cut from it. (Two different points at exactly the same distance are
-    left to the index's order: a disc of every row within the last distance cost five times
-    the buffers of the page itself.)
+    repeat or skip one across pages. So the first offset + limit + 1 rows are read by KNN; only
+    when the last two of them tie (the page's edge falls inside a tie) are the other rows at
+    that point read too (~=, one GiST probe); and that small set is ordered in full before the
+    page is cut from it. (Two different points at exactly the same distance are left to the
+    index's order.)
     """
     origin = _origin()
     knn = L.c.shown_geom.op("<->")(origin)
     # A CTE, so that the KNN scan runs once; as a subquery it ran once per use.
     head = (located.order_by(knn)
-            .limit(bindparam("limit") + bindparam("offset")).cte("head"))
+            .limit(bindparam("limit") + bindparam("offset") + 1).cte("head"))
+    edge = select(func.max(head.c.distance)).scalar_subquery()
     last = select(head.c.location_id).order_by(head.c.distance.desc()).limit(1)
     edge_point = select(L.c.shown_geom).where(L.c.id == last.scalar_subquery())
-    # ~= is "same point", answered by the GiST index from that one point.
-    tied = located.where(L.c.shown_geom.op("~=")(edge_point.scalar_subquery()))
+    cut_in_a_tie = select(func.count()).where(head.c.distance == edge).scalar_subquery() > 1
+    tied = located.where(cut_in_a_tie, L.c.shown_geom.op("~=")(edge_point.scalar_subquery()))
     window = union(select(head), tied).subquery("window")
     return (select(window).order_by(window.c.distance, window.c.service_id, window.c.sal_id)
             .limit(bindparam("limit")).offset(bindparam("offset")).subquery("page"))
