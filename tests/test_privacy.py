@@ -117,7 +117,8 @@ def _argument_values(client: FlaskClient, planted: Planted) -> dict[str, list[st
     ids = [str(planted.service_id), str(planted.sal_id), str(planted.location_id),
            str(planted.submission_id), taxonomy]
     return {"ident": ids, "fid": ids, "cid": collections, "code": [KERN, STEIN],
-            "ref": ["a" * 24], "lang": ["nl", "en"], "name": ["service", "location"]}
+            "ref": ["a" * 24], "lang": ["nl", "en"], "name": ["service", "location"],
+            "kind": ["json"]}
 
 
 def _queries(planted: Planted) -> list[str]:
