@@ -134,3 +134,10 @@ def scratch_db(cluster: Cluster) -> Iterator[str]:
 def pytest_report_header() -> list[str]:
     return [f"geodata: {GEODATA} ({'found' if GEODATA.exists() else 'MISSING'})",
             f"chromium: {shutil.which('chromium') or 'not installed'}"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the browser tests last. Their server shares one session-long transaction, and gap
+    reads store recomputed coverage in it: rows a later test's write would wait on until the
+    session ends."""
+    items[:] = sorted(items, key=lambda item: "browser" in Path(item.fspath).parts)
