@@ -57,6 +57,9 @@ def _open(page: Any, how: str) -> None:
     elif how == "kern-print":
         page.goto("/?near=Meers")
         page.locator("a.kern-link, .kern-link a").first.click()
+        # Let the kern page finish (its map's requests too) before leaving it for print.
+        page.wait_for_url("**/kern/**")
+        page.wait_for_load_state("networkidle")
         page.goto(page.url + "?print=1")
     elif how.startswith("english:"):
         page.goto("/taal/en?next=" + how.removeprefix("english:").replace("?", "%3F")

@@ -135,6 +135,7 @@ def test_the_result_list_offers_its_search_as_downloads(client, conn) -> None:
         resp = client.get(url)
         assert resp.status_code == 200
         assert "attachment" in resp.headers["Content-Disposition"]
+        assert resp.get_data()  # read the stream to its end
     rows = list(csv.reader(io.StringIO(client.get(
         links[0].replace("&amp;", "&")).get_data(as_text=True))))
     listed = client.get("/api/v1/search?near=Meers&radius=10000&category=ontmoeting&limit=100"
