@@ -69,6 +69,8 @@ def happenings(conn: Connection) -> dict[str, Any]:
     """In Meers: a new initiative (private address, private contact), a changed one, an
     archived one and an approved need; in Leudal a new one; a pending need in Meers."""
     conn.execute(text("SELECT set_config('socialmap.actor', 'test', true)"))
+    # Two seed initiatives, chosen before the new one exists (its random id could be among them).
+    changed, archived = meers_services(conn, 2)
     new = plant(conn, "Nieuwe Buurtkamer Meers", MEERS, location_type="private",
                 address="Privéstraat 9")
     contact = conn.execute(text(
@@ -77,7 +79,6 @@ def happenings(conn: Connection) -> dict[str, Any]:
         {"s": new.id}).scalar_one()
     conn.execute(text("INSERT INTO phone (contact_id, number) VALUES (:c, '06-12345678')"),
                  {"c": contact})
-    changed, archived = meers_services(conn, 2)
     conn.execute(text("UPDATE service SET description = 'Nu ook op zondag', "
                       "status = 'temporarily closed' WHERE id = :s"), {"s": changed})
     conn.execute(text("INSERT INTO service_archive (service_id, previous_status, reason, "
