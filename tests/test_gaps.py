@@ -20,6 +20,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from socialmap.config import Settings
+from socialmap.geo import to_wgs84
 from socialmap.services import gaps as svc
 
 GEMEENTE = "GM0060"  # Ameland: Nes, Buren, Ballum, Hollum
@@ -467,6 +468,11 @@ def test_csv_download_parses_back(client, kernen, registry) -> None:
         assert int(r["inhabitants_75plus"]) == kernen[r["kern_name"]].inhabitants_75plus
         assert r["norm"] == "serve"
         assert r["status_label"] in {"Witte vlek", "Kwetsbaar", "Gedekt"}
+        # The kern's point in RD New and in WGS84, the one transformed from the other.
+        k = kernen[r["kern_name"]]
+        assert abs(float(r["x"]) - k.x) <= 0.1 and abs(float(r["y"]) - k.y) <= 0.1
+        lon, lat = to_wgs84(k.x, k.y)
+        assert abs(float(r["lon"]) - lon) < 1e-5 and abs(float(r["lat"]) - lat) < 1e-5
 
 
 @pytest.mark.parametrize("geometry", ["area", "point"])
@@ -486,6 +492,8 @@ def test_geojson_download_parses_back(client, kernen, registry, geometry: str) -
         assert f["geometry"]["type"] in kinds
         lon, lat = _first_position(f["geometry"]["coordinates"])
         assert 5.5 < lon < 6.0 and 53.3 < lat < 53.6  # WGS84 on Ameland
+        k = kernen[props["kern_name"]]
+        assert abs(props["x"] - k.x) <= 0.1 and abs(props["y"] - k.y) <= 0.1  # and RD New
 
 
 def _first_position(coords: list) -> tuple[float, float]:

@@ -90,7 +90,7 @@ def gaps():  # noqa: ANN201
     s = db.session()
     report = svc.coverage(s, req, settings.current())
     if fmt == "csv":
-        return download(svc.to_csv(report), "text/csv", filename(report, "csv"))
+        return download(svc.to_csv(s, report), "text/csv", filename(report, "csv"))
     if fmt == "geojson":
         body = svc.to_geojson(s, report, geometry)  # type: ignore[arg-type]
         resp = json_response(body, media_type="application/geo+json")

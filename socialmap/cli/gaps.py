@@ -97,7 +97,7 @@ def coverage_command(gemeente: str | None, provincie: str | None, norm: str | No
     def work(s: Any) -> str:
         report = svc.coverage(s, req, settings.current())
         if fmt == "csv":
-            return svc.to_csv(report)
+            return svc.to_csv(s, report)
         if fmt == "geojson":
             return json.dumps(svc.to_geojson(s, report, geometry),  # type: ignore[arg-type]
                               ensure_ascii=False)

@@ -402,9 +402,21 @@ def shapes_statement() -> Select[Any]:
     point = func.ST_Transform(K.c.point, 4326)
     return (
         select(K.c.code, func.ST_AsGeoJSON(func.ST_Transform(area, 4326), 5).label("area"),
-               func.ST_X(point).label("lon"), func.ST_Y(point).label("lat"))
+               func.ST_X(point).label("lon"), func.ST_Y(point).label("lat"),
+               func.ST_X(K.c.point).label("x"), func.ST_Y(K.c.point).label("y"))
         .where(K.c.code == func.any(bindparam("codes", type_=ARRAY(Text))))
     )
+
+
+def points(conn: Connection, codes: Sequence[str]) -> dict[str, Any]:
+    """Kern code -> row with its point in WGS84 (`lon`, `lat`) and RD New (`x`, `y`)."""
+    wgs84 = func.ST_Transform(K.c.point, 4326)
+    rows = conn.execute(
+        select(K.c.code, func.ST_X(wgs84).label("lon"), func.ST_Y(wgs84).label("lat"),
+               func.ST_X(K.c.point).label("x"), func.ST_Y(K.c.point).label("y"))
+        .where(K.c.code == func.any(bindparam("codes", type_=ARRAY(Text)))),
+        {"codes": list(codes)})
+    return {row.code: row for row in rows}
 
 
 def shapes(conn: Connection, codes: Sequence[str], tolerance: float) -> dict[str, Any]:

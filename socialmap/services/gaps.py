@@ -657,6 +657,7 @@ CSV_COLUMNS = (
     "kern_code", "kern_name", "gemeente_code", "gemeente_name", "category", "norm",
     "status", "status_label", "nearest_m", "within", "serving", "providers",
     "inhabitants", "inhabitants_65plus", "inhabitants_75plus", "capped",
+    "lon", "lat", "x", "y",
 )
 GeometryKind = Literal["area", "point"]
 # Simplification of kern areas for export and map, by how much is shown.
@@ -669,15 +670,25 @@ def export_row(report: GapReport, row: KernCoverage) -> dict[str, Any]:
             "status_label": STATUS_LABELS[row.status]}
 
 
-def to_csv(report: GapReport) -> str:
-    """One line per kern and category (RFC 4180, UTF-8)."""
+def kern_points(s: Session, report: GapReport) -> dict[str, dict[str, float]]:
+    """Kern code -> its point in WGS84 (lon, lat) and RD New (x, y), for the downloads."""
+    rows = q.points(s.connection(), list(dict.fromkeys(r.kern_code for r in report.rows)))
+    return {code: {"lon": round(r.lon, 6), "lat": round(r.lat, 6), "x": round(r.x, 1),
+                   "y": round(r.y, 1)} for code, r in rows.items()}
+
+
+def to_csv(s: Session, report: GapReport) -> str:
+    """One line per kern and category (RFC 4180, UTF-8), with the kern's point in WGS84 and
+    RD New."""
+    where = kern_points(s, report)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n",
                             extrasaction="ignore")
     writer.writeheader()
     for row in report.rows:
+        values = {**export_row(report, row), **where.get(row.kern_code, {})}
         writer.writerow({k: str(v).lower() if isinstance(v, bool) else v
-                         for k, v in export_row(report, row).items()})
+                         for k, v in values.items()})
     return out.getvalue()
 
 
@@ -696,6 +707,8 @@ def to_geojson(s: Session, report: GapReport, geometry: GeometryKind = "area"
         shape = shapes[row.kern_code]
         geom = (json.loads(shape.area) if geometry == "area" else
                 {"type": "Point", "coordinates": [round(shape.lon, 6), round(shape.lat, 6)]})
+        # RFC 7946 geometry is WGS84; the kern point in RD New rides along for Dutch GIS.
+        rd = {"x": round(shape.x, 1), "y": round(shape.y, 1)}
         features.append({"type": "Feature", "id": f"{row.kern_code}/{row.category}",
-                         "geometry": geom, "properties": export_row(report, row)})
+                         "geometry": geom, "properties": {**export_row(report, row), **rd}})
     return {"type": "FeatureCollection", "features": features}
