@@ -489,7 +489,7 @@ def browser_figures(url: str, engine: Engine, pans: int) -> list[str]:
              target_row("at most 1,000 DOM markers", live.markers, 1000, ""),
              target_row("pan (inside the fetched margin) p95 under 50 ms",
                         pct(live.small_pan, 95), 50, "ms"),
-             target_row("pan beyond the margin (debounce 80 ms, request, drawing) p50 "
+             target_row("pan beyond the margin (request and drawing) p50 "
                         "under 50 ms", pct(live.large_pan, 50), 50, "ms")]
     return rows
 

@@ -19,8 +19,8 @@
 
    The view is fetched with a margin (`pad`, in view sizes) snapped to the 256-pixel tile grid
    of the zoom: a small pan stays inside what was fetched and costs no request, and the same
-   area gives the same URL, which the browser cache (max-age) then answers. Moves are
-   debounced; a newer request aborts the older one. After each drawing the map container gets
+   area gives the same URL, which the browser cache (max-age) then answers. A move that leaves
+   the fetched area asks at once; a newer request aborts the older one. After each drawing the map container gets
    a `socialmap:livemap` event with {matched, returned, kind, ms} and `data-live-markers`. */
 (function () {
   "use strict";
@@ -116,8 +116,23 @@
     this.refresh();
   }
 
+  // Whether what is drawn covers the view as it is now (same zoom, filters and area).
+  LiveMap.prototype.covers = function () {
+    var shown = this.fetched;
+    return Boolean(shown && shown.zoom === this.map.getZoom() &&
+                   shown.params === this.opts.params &&
+                   shown.bounds.contains(this.map.getBounds()));
+  };
+
+  // A move that leaves what was fetched asks for the new view at once (a newer request aborts
+  // the older); only moves inside it wait for the debounce, which then finds nothing to do.
+  // Keyboard panning ends a move every 80 pixels, but the margin keeps most of those inside.
   LiveMap.prototype.schedule = function () {
     clearTimeout(this.timer);
+    if (!this.covers()) {
+      this.refresh(false);
+      return;
+    }
     this.timer = setTimeout(this.refresh.bind(this, false), this.opts.debounce);
   };
 
@@ -130,11 +145,7 @@
   LiveMap.prototype.refresh = function (force) {
     var map = this.map;
     var zoom = map.getZoom();
-    var shown = this.fetched;
-    if (!force && shown && shown.zoom === zoom && shown.params === this.opts.params &&
-        shown.bounds.contains(map.getBounds())) {
-      return Promise.resolve(null);
-    }
+    if (!force && this.covers()) return Promise.resolve(null);
     var bounds = fetchBounds(map, this.opts.pad);
     var qs = query(this.opts.params, bounds, zoom);
     if (this.controller) this.controller.abort();
