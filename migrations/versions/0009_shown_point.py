@@ -1,7 +1,7 @@
 """A location's published point, stored and indexed: search filters and ranks on it.
 
 A private location (a volunteer's home) is published at its kern point (or, outside every kern,
-its 1 km grid corner; socialmap.queries.privacy). Searching on the exact point while showing
+its 1 km grid corner). Searching on the exact point while showing
 the kern point let anyone narrow a radius down onto the home (trilateration): the radius test,
 the nearest order and the distance must all use the published point. `shown_geom` holds it,
 kept by triggers (on the location's own writes and when a kern point moves), with its own GiST
@@ -23,7 +23,7 @@ down_revision = "0008_voice"
 branch_labels = None
 depends_on = None
 
-# Frozen copy of socialmap.queries.privacy.PRIVATE_GRID_M.
+# A home outside every kern is published at the nearest point of a grid this coarse.
 PRIVATE_GRID_M = 1000
 SHOWN = (
     "CASE WHEN {l}.location_type = 'private' THEN coalesce("

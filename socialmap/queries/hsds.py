@@ -56,7 +56,6 @@ from ..models import (
     Taxonomy,
     TaxonomyTerm,
 )
-from .privacy import private_point
 from .search import Filters, filter_clauses
 from .upsert import upsert as upsert_row
 
@@ -139,8 +138,7 @@ def organizations(scope: Scope) -> Select[Any]:
 def locations(scope: Scope) -> Select[Any]:
     """Locations (all, or those of the services in scope) as published: a private one at its
     kern point without address, postcode or PC4; with the provincie of its kern."""
-    shown = func.ST_Transform(case((PRIVATE, private_point(K, L)),
-                                   else_=L.c.geom), 4326)
+    shown = func.ST_Transform(L.c.shown_geom, 4326)
     where = scope.demo(L.c.is_demo)
     if scope.service_ids is not None:
         where = and_(where, L.c.id.in_(select(SAL.c.location_id)
@@ -385,7 +383,7 @@ def sal_statement(q: ServiceQuery, include_demo: bool) -> Select[Any]:
     location is placed (and its distance measured) at its kern point."""
     where = service_clauses(q)
     where.append(true() if include_demo else L.c.is_demo.is_(False))
-    shown = case((PRIVATE, private_point(K, L)), else_=L.c.geom)
+    shown = L.c.shown_geom
     distance: ColumnElement[Any] = null()
     order: list[Any] = [func.lower(S.c.name), SAL.c.id]
     if q.kern_code:

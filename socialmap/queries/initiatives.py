@@ -21,7 +21,6 @@ from ..models import (
     Taxonomy,
     TaxonomyTerm,
 )
-from .privacy import private_point
 
 S, ORG, L = Service.__table__, Organization.__table__, Location.__table__
 SAL, SA, K, G = (ServiceAtLocation.__table__, ServiceArea.__table__, Kern.__table__,
@@ -44,8 +43,7 @@ def service_row(conn: Connection, service_id: uuid.UUID) -> Any | None:
 def locations(conn: Connection, service_id: uuid.UUID) -> list[Any]:
     """Locations of a service; a private one only as its kern point, without address."""
     private = L.c.location_type == "private"
-    shown = func.ST_Transform(case((private, private_point(K, L)),
-                                   else_=L.c.geom), 4326)
+    shown = func.ST_Transform(L.c.shown_geom, 4326)
     return conn.execute(
         select(
             L.c.id, L.c.name, L.c.location_type, L.c.precision, L.c.city, L.c.pc4,

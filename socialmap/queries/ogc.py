@@ -36,7 +36,6 @@ from ..models import (
     Taxonomy,
     TaxonomyTerm,
 )
-from .privacy import private_point
 from .search import Filters, filter_clauses
 
 S, L, SAL = Service.__table__, Location.__table__, ServiceAtLocation.__table__
@@ -128,7 +127,7 @@ def _name_equals(column: ColumnElement[Any], wanted: dict[str, str]) -> list[Col
 def initiatives(q: ItemQuery) -> tuple[Select[Any], list[ColumnElement[bool]]]:
     """Services at locations; a private location at its kern point, without address, and
     found by a bounding box only at that point."""
-    shown = case((PRIVATE, private_point(K, L)), else_=L.c.geom)
+    shown = L.c.shown_geom
     where = [*filter_clauses(q.filters or Filters()), *_equals(INITIATIVE_EQUALS, q.equals),
              *_name_equals(S.c.name, q.equals)]
     if q.box is not None:
@@ -212,7 +211,7 @@ def published_points(conn: Connection, location_ids: list[Any]) -> dict[Any, tup
     """RD New x, y of locations as published (a private one at its kern point), by id."""
     if not location_ids:
         return {}
-    shown = case((PRIVATE, private_point(K, L)), else_=L.c.geom)
+    shown = L.c.shown_geom
     rows = conn.execute(
         select(L.c.id, func.ST_X(shown).label("x"), func.ST_Y(shown).label("y"))
         .select_from(L.outerjoin(K, K.c.code == L.c.kern_code))
@@ -224,7 +223,7 @@ def published_points(conn: Connection, location_ids: list[Any]) -> dict[Any, tup
 def extent(conn: Connection, collection: str, filters: Filters | None) -> list[float] | None:
     """The WGS84 bounding box of a collection's features (lon/lat)."""
     if collection == "initiatives":
-        shown = case((PRIVATE, private_point(K, L)), else_=L.c.geom)
+        shown = L.c.shown_geom
         inner = (select(func.ST_Extent(shown).label("box"))
                  .select_from(SAL.join(S, S.c.id == SAL.c.service_id)
                               .join(L, L.c.id == SAL.c.location_id)

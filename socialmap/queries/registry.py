@@ -38,7 +38,6 @@ from ..models import (
     Taxonomy,
     TaxonomyTerm,
 )
-from .privacy import private_point
 
 S, ORG, L = Service.__table__, Organization.__table__, Location.__table__
 SAL, SA, K, G = (ServiceAtLocation.__table__, ServiceArea.__table__, Kern.__table__,
@@ -182,7 +181,7 @@ def export_locations(conn: Connection, srid: int, include_private: bool,
     """Locations per service in the output CRS; unless private data is included, a private
     location shows only its kern point, without address, postcode or PC4."""
     hidden = false() if include_private else L.c.location_type == "private"
-    shown = case((hidden, private_point(K, L)), else_=L.c.geom)
+    shown = case((hidden, L.c.shown_geom), else_=L.c.geom)
     if srid != RD_NEW:
         shown = func.ST_Transform(shown, srid)
     return conn.execute(
