@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Connection
 from werkzeug.exceptions import HTTPException
 
-from tests.staff import STEIN, make_user, session_into
+from tests.staff import STEIN, make_user, plant, session_into
 
 # Reached by a form, a redirect or a reference the resident is given, not by a link
 # (needs.post is the kern page's own form, shown there; alerts.feed is a follower's own link).
@@ -83,6 +83,35 @@ def test_staff_reach_their_pages_and_see_who_is_signed_in(app: Flask, client: Fl
     staff -= {"auth.login", "auth.logout", "editor.erase"}  # erase is for admins
     staff -= {r.endpoint for r in app.url_map.iter_rules() if "GET" not in (r.methods or ())}
     assert staff - set(reached) == set()
+
+
+def test_a_staff_page_has_one_sign_out_control(client: FlaskClient, conn: Connection) -> None:
+    """The header names who is signed in and signs out; the staff navigation repeats neither."""
+    admin = make_user(conn, "nav-admin@stein.nl", "admin", (STEIN,), name="Beheerder Nav")
+    rec = plant(conn, "Dorpshuis Meers (nav)", "GM0971-meers")
+    session_into(client, conn, admin)
+    for url in ("/redactie", "/redactie/verouderd", "/redactie/behoeften", "/redactie/vraag",
+                "/volgen", "/account", "/beheer/verwijderen", f"/initiatief/{rec.id}/bewerken",
+                f"/initiatief/{rec.id}/geschiedenis", f"/initiatief/{rec.id}/intern"):
+        resp = client.get(url)
+        assert resp.status_code == 200, url
+        html = resp.get_data(as_text=True)
+        assert html.count('action="/uitloggen"') == 1, url
+        assert html.count("Uitloggen") == 1, url
+        header, body = html.split("</header>", 1)
+        assert 'action="/uitloggen"' in header, url
+        assert "Ingelogd als Beheerder Nav (beheerder)" in header, url
+        staff_nav = re.search(r'<nav class="staff-nav".*?</nav>', body, re.S)
+        assert staff_nav and "Beheerder Nav" not in staff_nav.group(0), url
+
+
+def test_half_signed_in_staff_have_one_sign_out_control(client: FlaskClient,
+                                                       conn: Connection) -> None:
+    editor = make_user(conn, "nav-code@stein.nl", "editor", (STEIN,), name="Redacteur Code")
+    session_into(client, conn, editor, second_factor=False)
+    html = client.get("/inloggen/code").get_data(as_text=True)
+    assert html.count('action="/uitloggen"') == 1
+    assert 'action="/uitloggen"' in html.split("</header>")[0]
 
 
 def test_an_area_team_member_sees_the_internal_view_link(client: FlaskClient,
