@@ -7,6 +7,7 @@ root, so when we are root every server command runs as the `postgres` system use
 from __future__ import annotations
 
 import os
+import pwd
 import secrets
 import shutil
 import subprocess
@@ -19,6 +20,8 @@ APT_PACKAGE = f"postgresql-{PG_VERSION}-postgis-3"
 INSTALL_COMMAND = f"apt-get update && apt-get install -y {APT_PACKAGE}"
 DB_NAME = "socialmap"
 DB_USER = "socialmap"
+# The system user that runs the server when we are root (the Debian package creates it).
+SERVER_USER = "postgres"
 
 
 class ClusterError(RuntimeError):
@@ -55,13 +58,31 @@ def ensure_installed(echo=print) -> None:
         raise ClusterError(f"{APT_PACKAGE} installed but PostGIS still not found in {bindir()}")
 
 
+def _cannot_run_as_server_user(reason: str) -> ClusterError:
+    return ClusterError(
+        f"Cannot run PostgreSQL as the '{SERVER_USER}' system user: {reason}. PostgreSQL refuses "
+        f"to run as root, so as root every server command goes through 'runuser -u {SERVER_USER}'. "
+        f"Install {APT_PACKAGE} (it creates that user), run as an ordinary user instead of root, "
+        "or set SOCIALMAP_DATABASE_URL to use another PostgreSQL."
+    )
+
+
 def _as_server_user(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+    """`cmd` as the server user when we are root; fails early and plainly when that cannot work."""
+    if os.geteuid() != 0:
+        return cmd
+    try:
+        pwd.getpwnam(SERVER_USER)
+    except KeyError:
+        raise _cannot_run_as_server_user("there is no such user on this machine") from None
+    if shutil.which("runuser") is None:
+        raise _cannot_run_as_server_user("the runuser program (util-linux) is not installed")
+    return ["runuser", "-u", SERVER_USER, "--", *cmd]
 
 
 def _chown_to_server_user(path: Path) -> None:
     if os.geteuid() == 0:
-        shutil.chown(path, "postgres", "postgres")
+        shutil.chown(path, SERVER_USER, SERVER_USER)
 
 
 @dataclass
@@ -89,9 +110,16 @@ class Cluster:
         return self.root / "db-password"
 
     def _run(self, cmd: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            _as_server_user(cmd), check=check, capture_output=True, text=True, cwd="/"
-        )
+        argv = _as_server_user(cmd)
+        result = subprocess.run(argv, check=False, capture_output=True, text=True, cwd="/")
+        # runuser's own failure (e.g. no right to switch user in a container) would otherwise
+        # read as the command's answer: 'pg_ctl status' failing means "not running".
+        if argv[0] == "runuser" and result.returncode != 0 \
+                and result.stderr.lstrip().startswith("runuser:"):
+            raise _cannot_run_as_server_user(result.stderr.strip())
+        if check:
+            result.check_returncode()
+        return result
 
     def _bin(self, name: str) -> str:
         return str(bindir() / name)

@@ -52,7 +52,10 @@ def start() -> None:
 def stop() -> None:
     """Stop the local cluster."""
     cluster = local_cluster(settings.current())
-    click.echo("Stopped PostgreSQL" if cluster.stop() else "PostgreSQL was not running")
+    try:
+        click.echo("Stopped PostgreSQL" if cluster.stop() else "PostgreSQL was not running")
+    except ClusterError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @group.command("status")
@@ -63,8 +66,11 @@ def status() -> None:
         click.echo("Using SOCIALMAP_DATABASE_URL (external database)")
     else:
         cluster = local_cluster(cfg)
-        state = "running" if cluster.running() else (
-            "stopped" if cluster.initialized() else "not created")
+        try:
+            state = "running" if cluster.running() else (
+                "stopped" if cluster.initialized() else "not created")
+        except ClusterError as exc:
+            raise click.ClickException(str(exc)) from exc
         click.echo(f"Local cluster {cluster.datadir}: {state} (port {cluster.port})")
         if state != "running":
             raise SystemExit(3)
