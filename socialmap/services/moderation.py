@@ -310,6 +310,10 @@ def _check_decisions(sub: Submission, decisions: Mapping[str, tuple[str, str]]
         extra = any(d == "approved" for f, (d, _) in out.items() if f not in NEW_REQUIRED)
         if core != {"approved"} and (extra or "approved" in core):
             errors["form"] = FieldError("needs_core")
+        # A new record has no funding of its own to keep, so an end date needs its source.
+        if out.get("funding_ends_on", ("",))[0] == "approved" \
+                and out.get("funding_source", ("",))[0] != "approved":
+            errors["decision_funding_ends_on"] = FieldError("funding_without_source")
     if errors:
         raise FieldErrors(errors)
     return out
@@ -385,6 +389,10 @@ def _create_service(s: Session, user: CurrentUser, values: Mapping[str, Any]) ->
             s.add(Attribute(service_id=svc.id, taxonomy_term_id=ids[(facet, code)]))
     if values.get("phone"):
         s.add(Phone(service_id=svc.id, number=values["phone"], is_private=False))
+    if values.get("funding_source"):
+        ends = values.get("funding_ends_on")
+        funding.save(s, svc.id, values["funding_source"],
+                     date.fromisoformat(ends) if ends else None)
     s.flush()
     return svc.id
 

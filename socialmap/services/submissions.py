@@ -44,7 +44,7 @@ TEXT_LIMITS: dict[str, tuple[int, int]] = {
 }
 NEW_FIELDS: tuple[str, ...] = ("name", "kind", "description", "categories", "audiences",
                                "location", "schedule_note", "fees_description", "url", "email",
-                               "phone")
+                               "phone", "funding_source", "funding_ends_on")
 NEW_REQUIRED: tuple[str, ...] = ("name", "kind", "description", "location")
 CHANGE_FIELDS: tuple[str, ...] = ("name", "description", "schedule_note", "fees_description",
                                   "eligibility_description", "accessibility", "url", "email",
@@ -277,9 +277,14 @@ def submit_new(s: Session, form: Mapping[str, Any], client: str, settings: Setti
         "url": check.url("url"),
         "email": check.email("email"),
         "phone": check.phone("phone"),
+        # Who pays and until when, as editors record funding (the funding table on approval).
+        "funding_source": check.text("funding_source"),
+        "funding_ends_on": _iso_date(check, "funding_ends_on"),
         # A plan that does not run yet becomes a service with status 'proposed'.
         "status": "proposed" if is_plan(form) else None,
     }
+    if values["funding_ends_on"] and not values["funding_source"]:
+        check.errors.setdefault("funding_source", FieldError("funding_source"))
     name, email, note = _submitter(check)
     if check.errors:
         raise FieldErrors(check.errors)

@@ -95,6 +95,9 @@ MESSAGES: dict[str, Any] = {
     "date": lazy_gettext("Dit is geen datum. Schrijf hem zoals 31-12-2027."),
     "funding_source": lazy_gettext("Schrijf ook wie het betaalt, bijvoorbeeld 'Gemeente Stein' "
                                    "of 'Oranje Fonds'."),
+    "funding_without_source": lazy_gettext("Een einddatum van de financiering kan alleen samen "
+                                           "met wie het betaalt. Neem die ook over of wijs de "
+                                           "datum af."),
 }
 
 
