@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy.orm import Session
 
 from ..config import Settings
@@ -16,9 +15,9 @@ from ..geo import to_rd
 from ..geocode import kernen
 from ..queries import contacts as contacts_q
 from ..queries import facets as facets_q
-from ..queries import outlines as outlines_q
 from ..queries import search as search_q
 from ..schedule import now_local
+from . import outlines as outlines_svc
 from . import search as search_svc
 from .initiatives import get_initiative, parse_id
 from .taxonomy import taxonomy_tree
@@ -60,9 +59,7 @@ class InitiativePage:
 
 
 def _outlines(s: Session, box: tuple[float, float, float, float]) -> list[dict[str, Any]]:
-    return [{"kind": r.kind, "code": r.code, "name": r.name,
-             "geometry": orjson.loads(r.geometry), "lon": r.lon, "lat": r.lat}
-            for r in outlines_q.outlines_in_box(s.connection(), box)]
+    return outlines_svc.in_box(s.connection(), box)
 
 
 def _box_around(x: float, y: float, reach: float) -> tuple[float, float, float, float]:
