@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, request
-from flask_babel import Babel, get_locale
+from flask import Flask, g, has_request_context, request
+from flask_babel import Babel, get_locale, get_translations
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,33 @@ def compile_catalogues(root: Path = TRANSLATIONS) -> list[Path]:
     return written
 
 
+def request_translations() -> Any:
+    """The catalogue of the request's language, found once per request.
+
+    Flask-Babel's own template gettext walks its request context, the locale and its cache of
+    catalogues at every call: some 300 times on a kern page. A request has one language
+    (Flask-Babel keeps the locale for the whole request too), so its catalogue is kept in `g`.
+    """
+    if not has_request_context():
+        return get_translations()
+    found = g.get("_translations")
+    if found is None:
+        found = g._translations = get_translations()
+    return found
+
+
 def init_app(app: Flask) -> None:
     """Compile stale catalogues, install Flask-Babel and expose the language to templates."""
     compile_catalogues()
     Babel(app, default_locale=DEFAULT_LANGUAGE, locale_selector=select_language,
           default_translation_directories=str(TRANSLATIONS))
+    # The same callables as Flask-Babel installs, on the request's catalogue.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: request_translations().ugettext(s),
+        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+        newstyle=True)
 
     @app.context_processor
     def _language() -> dict[str, object]:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import branca.element
+import branca.utilities
 import jinja2
 import pytest
 import xyzservices
@@ -19,11 +20,13 @@ SQUARE = {"type": "Polygon", "coordinates": [[[5.78, 50.95], [5.80, 50.95], [5.8
 @pytest.fixture
 def uninstalled() -> Iterator[None]:
     """branca and xyzservices as they come; whatever the test installs is undone after it."""
-    template = branca.element.Template
+    template, camelify = branca.element.Template, branca.element._camelify
     branca.element.Template = jinja2.Template  # type: ignore[misc]
+    branca.element._camelify = branca.utilities._camelify
     xyzservices.providers.__dict__.pop("query_name", None)
     yield
     branca.element.Template = template  # type: ignore[misc]
+    branca.element._camelify = camelify
     xyzservices.providers.__dict__.pop("query_name", None)
 
 

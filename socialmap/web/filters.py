@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint
@@ -36,10 +37,17 @@ KIND_LABELS: dict[str, Any] = {
 }
 
 
+# A page lists up to fifty hits, each with its kind and date: their words are kept per language
+# (the catalogues do not change while the process runs) instead of being looked up each time.
+@lru_cache(maxsize=256)
+def _kind_label(kind: str, _language: str) -> str:
+    return str(KIND_LABELS.get(kind, KINDS.get(kind, kind)))
+
+
 @bp.app_template_filter("kind")
 def kind_label(kind: str) -> str:
     """The kind of an initiative in the page's language."""
-    return str(KIND_LABELS.get(kind, KINDS.get(kind, kind)))
+    return _kind_label(kind, current_language())
 
 
 @bp.app_template_filter("distance")
@@ -59,11 +67,16 @@ def _as_date(value: str | date | None) -> date | None:
     return date.fromisoformat(value[:10])
 
 
+@lru_cache(maxsize=4096)
+def _long_date(day: date, _language: str) -> str:
+    return format_date(day, "long")
+
+
 @bp.app_template_filter("long_date")
 def long_date(value: str | date | None) -> str:
     """'12 maart 2025' / 'March 12, 2025'."""
     day = _as_date(value)
-    return format_date(day, "long") if day else ""
+    return _long_date(day, current_language()) if day else ""
 
 
 @bp.app_template_filter("age")
