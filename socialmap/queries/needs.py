@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, func, or_, select
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
@@ -70,14 +70,25 @@ def _need_from() -> Any:
             .outerjoin(AUD, AUD.c.id == N.c.audience_id))
 
 
+def _kern_needs() -> Any:
+    cols = _need_columns()
+    return (select(*cols).select_from(_need_from())
+            .where(N.c.kern_code == bindparam("kern_code"),
+                   N.c.status.in_(bindparam("statuses", expanding=True)))
+            .order_by((cols[-2] + cols[-1]).desc(), N.c.created_at.desc())
+            .limit(bindparam("limit")))
+
+
+# Built once: every kern page runs it twice, and building it (and its cache key) cost about as
+# much as the database's answer.
+_KERN_NEEDS = _kern_needs()
+
+
 def kern_needs(conn: Connection, kern_code: str, statuses: Sequence[str],
                limit: int = 100) -> list[Any]:
     """Needs of a kern with these statuses, most supported first, with their counts."""
-    cols = _need_columns()
-    return list(conn.execute(
-        select(*cols).select_from(_need_from())
-        .where(N.c.kern_code == kern_code, N.c.status.in_(list(statuses)))
-        .order_by((cols[-2] + cols[-1]).desc(), N.c.created_at.desc()).limit(limit)))
+    return list(conn.execute(_KERN_NEEDS, {"kern_code": kern_code, "statuses": list(statuses),
+                                           "limit": limit}))
 
 
 def need_row(conn: Connection, need_id: uuid.UUID) -> Any | None:
@@ -120,7 +131,7 @@ def pending_count(conn: Connection, gemeenten: Sequence[str] | None) -> int:
     return conn.execute(stmt).scalar_one()
 
 
-def _in_or_serving(kern_code: str) -> Any:
+def _in_or_serving(kern_code: Any) -> Any:
     """The service (S) is located in the kern or serves it through its service area."""
     located = exists().where(SAL.c.service_id == S.c.id, L.c.id == SAL.c.location_id,
                              L.c.kern_code == kern_code)
@@ -128,19 +139,28 @@ def _in_or_serving(kern_code: str) -> Any:
     return or_(located, serving)
 
 
-def kern_plans(conn: Connection, kern_code: str, include_demo: bool,
-               limit: int = 50) -> list[Any]:
-    """Services with status 'proposed' located in or serving the kern, with support counts."""
+def _kern_plans(include_demo: bool) -> Any:
     need_n, help_n = _counts(SUP.c.service_id == S.c.id)
     # From the few proposed services (a partial index, migration 0011) to their kern, not from
     # every service of the kern (1,500 in a town at 1M) to its status.
     stmt = (select(S.c.id, S.c.name, S.c.description, S.c.kind, need_n.label("need_count"),
                    help_n.label("help_count"))
-            .where(S.c.status == "proposed", _in_or_serving(kern_code))
-            .order_by((need_n + help_n).desc(), S.c.name).limit(limit))
+            .where(S.c.status == "proposed", _in_or_serving(bindparam("kern_code")))
+            .order_by((need_n + help_n).desc(), S.c.name).limit(bindparam("limit")))
     if not include_demo:
         stmt = stmt.where(S.c.is_demo.is_(False))
-    return list(conn.execute(stmt))
+    return stmt
+
+
+# Built once (each kern page runs one), by include_demo.
+_KERN_PLANS = {False: _kern_plans(False), True: _kern_plans(True)}
+
+
+def kern_plans(conn: Connection, kern_code: str, include_demo: bool,
+               limit: int = 50) -> list[Any]:
+    """Services with status 'proposed' located in or serving the kern, with support counts."""
+    return list(conn.execute(_KERN_PLANS[include_demo],
+                             {"kern_code": kern_code, "limit": limit}))
 
 
 def service_status(conn: Connection, service_id: uuid.UUID) -> Any | None:
