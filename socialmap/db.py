@@ -4,7 +4,9 @@ from __future__ import annotations
 import logging
 from functools import cached_property
 
+import orjson
 from flask import Flask, g
+from psycopg.types.json import set_json_loads
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +15,10 @@ from .config import Settings
 from .pgcluster import Cluster
 
 log = logging.getLogger(__name__)
+
+# jsonb columns (the search rows' display properties) are parsed by orjson, several times
+# faster than the standard library for the 50 rows of a result page.
+set_json_loads(orjson.loads)
 
 
 def local_cluster(settings: Settings) -> Cluster:

@@ -18,6 +18,7 @@ from .registry import (
     Taxonomy,
     TaxonomyTerm,
 )
+from .search import KernPiece, SearchDoc
 from .submissions import ServiceArchive, Submission, SubmissionField
 from .voice import DemandSignal, Funding, Need, Subscription, Support
 
@@ -27,5 +28,5 @@ __all__ = [
     "ServiceArea", "ServiceAtLocation", "Taxonomy", "TaxonomyTerm",
     "RateBucket", "ServiceArchive", "Submission", "SubmissionField", "User", "UserGemeente",
     "UserSession", "DemandSignal", "Funding", "Need", "Subscription", "Support",
-    "GapArea", "GapCoverage", "GapDirty", "GapPoint",
+    "GapArea", "GapCoverage", "GapDirty", "GapPoint", "KernPiece", "SearchDoc",
 ]

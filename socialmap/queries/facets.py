@@ -5,125 +5,113 @@ facet's own, so the counts say what ticking one more box (an OR within the facet
 A parent term counts the hits of its children too, as its filter includes them.
 
 Counts are capped like the search's own total (COUNT_CAP, shown as "200+"). The first
-statement counts every code over at most SCAN_BUDGET hits: that is exact when the facet has no
-more hits than that, and settles every code already seen more than COUNT_CAP times. Only when
-codes are left open does a second statement count those codes over all the hits. Facets whose
-hits are the same (no facet filter chosen) share one scan. Both statements use the search's
-spatial predicate and bound values.
+statement counts every code over at most SCAN_BUDGET hits, read from `search_doc` with their
+term ids in the row: that is exact when the facet has no more hits than that, and settles every
+code already seen more than COUNT_CAP times. Only when codes are left open does a second
+statement count those codes, each up to the cap, over all the hits. Facets whose hits are the
+same (no facet filter chosen) share one scan.
 """
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from functools import lru_cache
 
-from sqlalchemy import Connection, Select, func, literal, null, select, union_all
-from sqlalchemy.orm import aliased
+from sqlalchemy import Connection
 
-from ..models import Attribute, Service, Taxonomy, TaxonomyTerm
 from . import search
-from .search import COUNT_CAP
+from .search import COUNT_CAP, Shape, serving_where, spatial, where
 
-A, S, T, TX = (Attribute.__table__, Service.__table__, TaxonomyTerm.__table__,
-               Taxonomy.__table__)
 FACET_FILTERS = {"category": "categories", "audience": "audiences"}
-# Hits joined to their attributes in one pass before counting code by code.
+# Hits read with their term ids in one pass before counting code by code.
 SCAN_BUDGET = 2_000
 
 
-def _pairs(facet: str) -> Any:
+def _pairs(facet: str) -> str:
     """(code, id) for every term of the facet and (parent code, id) for every child term."""
-    facet_id = select(TX.c.id).where(TX.c.facet == facet).scalar_subquery()
-    parent = aliased(T)
-    own = select(T.c.code, T.c.id).where(T.c.taxonomy_id == facet_id)
-    inherited = (select(parent.c.code, T.c.id).join(parent, parent.c.id == T.c.parent_id)
-                 .where(T.c.taxonomy_id == facet_id))
-    return union_all(own, inherited).subquery(f"{facet}_pairs")
+    return (
+        "SELECT t.code, t.id FROM taxonomy_term t JOIN taxonomy x ON x.id = t.taxonomy_id "
+        f"WHERE x.facet = '{facet}' UNION ALL "
+        "SELECT p.code, t.id FROM taxonomy_term t JOIN taxonomy_term p ON p.id = t.parent_id "
+        f"JOIN taxonomy x ON x.id = t.taxonomy_id WHERE x.facet = '{facet}'")
 
 
-def _unfiltered(q: search.SearchQuery, facet: str) -> search.SearchQuery:
-    return replace(q, filters=replace(q.filters, **{FACET_FILTERS[facet]: ()}))
+def _hits(mode: search.Mode, shape: Shape, extra: str = "") -> str:
+    """The search's hits as (terms) rows: located ones, and for kern search the services
+    serving the kern from elsewhere (one row each)."""
+    located = (f"SELECT d.terms FROM search_doc d WHERE {spatial(mode)} "
+               f"AND {where(shape)}{extra}")
+    if mode != "kern":
+        return located
+    # A service's terms are the same in each of its rows: its first row stands for it.
+    return (f"{located} UNION ALL SELECT d.terms FROM search_doc d "
+            f"WHERE {serving_where(shape)} AND d.service_first{extra}")
 
 
-def _hits(q: search.SearchQuery, name: str, limit: int | None) -> Any:
-    """The hits of `q` (service ids, numbered), at most `limit` + 1 of them, as a CTE."""
-    located, _where = search._located(q)
-    hits: Any = located.with_only_columns(S.c.id.label("service_id"))
-    if q.mode == "kern":
-        serving = search._serving(q).subquery(f"{name}_serving")
-        hits = union_all(hits, select(serving.c.service_id))
-    if limit is not None:
-        hits = hits.limit(limit + 1)
-    scanned = hits.subquery(f"{name}_scanned")
-    return select(scanned.c.service_id,
-                  func.row_number().over().label("hit_no")).cte(name)
+@lru_cache(maxsize=256)
+def _scan_sql(mode: search.Mode, shapes: tuple[tuple[str, Shape], ...]) -> str:
+    """Per facet its codes' counts over at most SCAN_BUDGET + 1 hits, and (code NULL) how
+    many hits were scanned."""
+    ctes, parts, named = [], [], {}
+    for facet, shape in shapes:
+        if shape not in named:
+            named[shape] = f"h_{facet}"
+            ctes.append(f"h_{facet} AS MATERIALIZED (SELECT row_number() OVER () AS n, terms "
+                        f"FROM ({_hits(mode, shape)} LIMIT {SCAN_BUDGET + 1}) x)")
+            parts.append(f"SELECT '{facet}' AS facet, NULL AS code, count(*) AS hits "
+                         f"FROM h_{facet}")
+        h = named[shape]
+        ctes.append(f"p_{facet} AS ({_pairs(facet)})")
+        # A hit counts once per code however many of the code's terms it has.
+        parts.append(
+            f"SELECT '{facet}', p.code, count(DISTINCT h.n) FROM {h} h "
+            f"CROSS JOIN LATERAL unnest(h.terms) AS u(id) JOIN p_{facet} p ON p.id = u.id "
+            "GROUP BY p.code")
+    return f"WITH {', '.join(ctes)} " + " UNION ALL ".join(parts)
 
 
-def _terms(hits: Any) -> Any:
-    """(hit_no, term id) of every attribute of the hits, as a CTE both facets can count over."""
-    return (select(hits.c.hit_no, A.c.taxonomy_term_id)
-            .join(A, A.c.service_id == hits.c.service_id).cte(f"{hits.name}_terms"))
-
-
-def _per_code(terms: Any, facet: str, only: list[str] | None = None) -> Select[Any]:
-    """(facet, code, hits) for the codes of the facet (or `only` those) over the terms CTE."""
-    pairs = _pairs(facet)
-    # An equality join on the term id (hashed), not `= any(ids of the code)`: that one tests
-    # every code's array against every attribute of every hit (55,000 hits within 10 km of a
-    # city at 1M, 2.7 million array tests). A hit counts once per code however many of the
-    # code's terms it has.
-    stmt = (
-        select(literal(facet).label("facet"), pairs.c.code,
-               func.count(terms.c.hit_no.distinct()).label("hits"))
-        .select_from(terms.join(pairs, terms.c.taxonomy_term_id == pairs.c.id))
-        .group_by(pairs.c.code))
-    return stmt if only is None else stmt.where(pairs.c.code.in_(only))
-
-
-def _scans(queries: dict[str, search.SearchQuery], limit: int | None,
-           only: dict[str, list[str]] | None = None) -> Any:
-    """One statement: per facet its codes' counts, and (code NULL) how many hits were scanned.
-
-    Facets with the same hits share their scan and the join to the hits' attributes."""
-    ctes: dict[search.SearchQuery, Any] = {}
-    parts = []
-    for facet, query in queries.items():
-        if query not in ctes:
-            hits = _hits(query, f"{facet}_hits", limit)
-            ctes[query] = _terms(hits)
-            parts.append(select(literal(facet).label("facet"), null(), func.count())
-                         .select_from(hits))
-        parts.append(_per_code(ctes[query], facet, None if only is None else only[facet]))
-    return union_all(*parts)
+@lru_cache(maxsize=256)
+def _open_sql(mode: search.Mode, facet: str, shape: Shape) -> str:
+    """Each of the codes %(open)s counted up to COUNT_CAP + 1 over all the hits."""
+    hits = _hits(mode, shape, " AND d.terms && c.ids")
+    return (f"SELECT c.code, (SELECT count(*) FROM ({hits} LIMIT {COUNT_CAP + 1}) z) "
+            f"FROM (SELECT code, array_agg(id) AS ids FROM ({_pairs(facet)}) p "
+            "WHERE code = ANY(%(open)s) GROUP BY code) c")
 
 
 def facet_counts(conn: Connection, q: search.SearchQuery) -> dict[str, dict[str, int]]:
     """{'category': {code: hits}, 'audience': {code: hits}}; terms without hits are absent.
 
     A count of COUNT_CAP + 1 means "more than COUNT_CAP"."""
-    queries = {facet: _unfiltered(q, facet) for facet in FACET_FILTERS}
-    values = {k: v for k, v in search.bind_values(q).items() if k not in ("limit", "offset")}
+    queries = {facet: replace(q, filters=replace(q.filters, **{attr: ()}))
+               for facet, attr in FACET_FILTERS.items()}
+    shapes = tuple((facet, Shape.of(query.filters)) for facet, query in queries.items())
+    values = search.bind_values(q, conn)
     counts: dict[str, dict[str, int]] = {facet: {} for facet in FACET_FILTERS}
     scanned: dict[str, int] = {}
-    for facet, code, hits in conn.execute(_scans(queries, SCAN_BUDGET), values):
+    for facet, code, hits in conn.exec_driver_sql(_scan_sql(q.mode, shapes), values):
         if code is None:
             scanned[facet] = int(hits)
         elif hits:
             counts[facet][code] = min(int(hits), COUNT_CAP + 1)
+    shape_of = dict(shapes)
     # A facet that shares its scan shares its total too.
-    over = {facet for facet, query in queries.items()
-            if any(scanned.get(f, 0) > SCAN_BUDGET for f, other in queries.items()
-                   if other == query)}
-    # Beyond the budget a code seen no more than COUNT_CAP times may have more hits.
-    open_codes = {facet: sorted(set(_all_codes(conn, facet)) - {
-        code for code, n in counts[facet].items() if n > COUNT_CAP}) for facet in over}
-    rest = {facet: query for facet, query in queries.items() if open_codes.get(facet)}
-    if rest:
-        for facet, code, hits in conn.execute(_scans(rest, None, open_codes), values):
-            if code is not None:
+    over = {facet for facet in FACET_FILTERS
+            if any(scanned.get(f, 0) > SCAN_BUDGET for f, shape in shapes
+                   if shape == shape_of[facet])}
+    for facet in sorted(over):
+        # Beyond the budget a code seen no more than COUNT_CAP times may have more hits.
+        settled = {code for code, n in counts[facet].items() if n > COUNT_CAP}
+        open_codes = sorted(set(_all_codes(conn, facet)) - settled)
+        if not open_codes:
+            continue
+        rows = conn.exec_driver_sql(_open_sql(q.mode, facet, shape_of[facet]),
+                                    {**values, "open": open_codes})
+        for code, hits in rows:
+            if hits:
                 counts[facet][code] = min(int(hits), COUNT_CAP + 1)
     return counts
 
 
 def _all_codes(conn: Connection, facet: str) -> list[str]:
-    pairs = _pairs(facet)
-    return list(conn.execute(select(pairs.c.code).distinct()).scalars())
+    return list(conn.exec_driver_sql(
+        f"SELECT DISTINCT code FROM ({_pairs(facet)}) p").scalars())

@@ -56,7 +56,7 @@ from ..models import (
     Taxonomy,
     TaxonomyTerm,
 )
-from .search import Filters, filter_clauses
+from .filters import Filters, filter_clauses
 from .upsert import upsert as upsert_row
 
 S, ORG, L = Service.__table__, Organization.__table__, Location.__table__

@@ -38,7 +38,8 @@ from sqlalchemy import (
 )
 
 from ..vocab import VISIBLE_STATUSES
-from .search import SAL, Filters, K, L, S, _gemeente_clause, filter_clauses
+from .filters import SAL, Filters, K, L, S, filter_clauses
+from .filters import gemeente_clause as _gemeente_clause
 
 CELL_AT_ZOOM_10 = 6000.0
 GRID_MIN_ZOOM = 4

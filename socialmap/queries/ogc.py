@@ -36,7 +36,7 @@ from ..models import (
     Taxonomy,
     TaxonomyTerm,
 )
-from .search import Filters, filter_clauses
+from .filters import Filters, filter_clauses
 
 S, L, SAL = Service.__table__, Location.__table__, ServiceAtLocation.__table__
 K, G, PV = Kern.__table__, Gemeente.__table__, Provincie.__table__

@@ -13,9 +13,11 @@ from sqlalchemy import (
     Connection,
     Row,
     case,
+    column,
     func,
     or_,
     select,
+    table,
     true,
 )
 from sqlalchemy.orm import Session
@@ -121,12 +123,19 @@ def kern_by_code(ex: Executor, code: str) -> Row[Any] | None:
     return ex.execute(stmt).one_or_none()
 
 
+# Every kern area cut into pieces of at most 64 vertices (migration 0013, kept by a trigger):
+# testing a point against a few small pieces beats testing it against a large clipped cell.
+KERN_PIECE = table("kern_piece", column("kern_code"), column("geom"))
+
+
 def _covering_kern(point: Any) -> Any:
     """A lateral subquery: the kern whose area covers `point` (lowest code on a shared edge)."""
     return (
         select(*_KERN_REF)
+        .select_from(KERN_PIECE)
+        .join(Kern, K.code == KERN_PIECE.c.kern_code)
         .join(Gemeente, G.code == K.gemeente_code)
-        .where(func.ST_Covers(K.area, point))
+        .where(func.ST_Covers(KERN_PIECE.c.geom, point))
         .order_by(K.code)
         .limit(1)
     )

@@ -1,85 +1,43 @@
-"""Search statements: radius, nearest and kern, each one SQL statement on the GiST index.
+"""Search statements: radius, nearest and kern, each one SQL statement over `search_doc`.
 
-The query point arrives in RD New (EPSG:28992), the storage CRS, so no column is ever
-transformed or cast and every spatial predicate can use its index. One hit is one
-service_at_location; distances are in metres.
+`search_doc` (migration 0013) is the registry denormalised for search: one row per
+service_at_location with the published point, everything a filter tests and everything a list
+shows (as jsonb), kept by triggers. A search is one GiST scan of that one table, in distance
+order, that stops at the page: no joins and no aggregates per hit. The statements are plain
+SQL text, one per shape of filters, so that psycopg prepares each on a connection after a few
+uses and PostgreSQL stops planning them (planning cost more than running at 1M initiatives).
+
+The query point arrives in RD New (EPSG:28992), the storage CRS, so no column is transformed
+and every spatial predicate uses its index. One hit is one service_at_location; distances are
+in metres, from the published point (a private location's kern point), never the real one.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, time
+from functools import lru_cache
 from typing import Any, Literal
+from uuid import UUID
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Float,
-    Select,
-    bindparam,
-    case,
-    cast,
-    exists,
-    func,
-    literal,
-    literal_column,
-    null,
-    or_,
-    select,
-    true,
-    union,
-)
-from sqlalchemy.sql import Subquery
+from sqlalchemy import Connection, select
 
-from ..models import (
-    Attribute,
-    Gemeente,
-    Kern,
-    Location,
-    Schedule,
-    Service,
-    ServiceArea,
-    ServiceAtLocation,
-    Taxonomy,
-    TaxonomyTerm,
-)
-from ..vocab import VISIBLE_STATUSES
-from .taxonomy import term_ids_of
+from ..models import Gemeente, Taxonomy, TaxonomyTerm
+from .filters import Filters
 
-S = Service.__table__
-L = Location.__table__
-SAL = ServiceAtLocation.__table__
-K = Kern.__table__
-G = Gemeente.__table__
-A = Attribute.__table__
+__all__ = ["COUNT_CAP", "Counted", "Filters", "Hit", "Mode", "SearchQuery", "run_search"]
+
 T = TaxonomyTerm.__table__
 TX = Taxonomy.__table__
-SC = Schedule.__table__
-SA = ServiceArea.__table__
+G = Gemeente.__table__
 
 Mode = Literal["radius", "nearest", "kern"]
 # A private location (a volunteer's home) is shown at its kern point and its distance is
 # rounded, so that neither reveals the address.
 PRIVATE_DISTANCE_STEP = 100.0
-# Counting every match of a dense radius costs index and heap visits per match (26,000 within
-# 3 km of central Amsterdam at 1M initiatives); beyond this many the total is reported as
-# "more than", which is all a person paging through a list needs.
+# Counting every match of a dense radius costs a visit per match (26,000 within 3 km of central
+# Amsterdam at 1M initiatives); beyond this many the total is reported as "more than", which is
+# all a person paging through a list needs.
 COUNT_CAP = 200
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Filters combined with AND; several values of one filter match any of them."""
-
-    categories: tuple[str, ...] = ()
-    audiences: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()
-    gemeente: str | None = None
-    statuses: tuple[str, ...] = VISIBLE_STATUSES
-    open_at: tuple[int, time, date] | None = None
-    tsquery: str | None = None
-    verified_since: date | None = None
-    include_demo: bool = True
 
 
 @dataclass(frozen=True)
@@ -96,265 +54,258 @@ class SearchQuery:
     side: Literal["located", "serving"] = "located"
 
 
-def _origin() -> ColumnElement[Any]:
-    return func.ST_SetSRID(func.ST_MakePoint(bindparam("x", type_=Float),
-                                             bindparam("y", type_=Float)), 28992)
+ORIGIN = "ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 28992)"
+DOC = f"d.doc_id, d.service_id, d.location_id, d.geom <-> {ORIGIN} AS distance, d.props"
+SERVING = "d.serves @> ARRAY[%(kern)s::text] AND NOT d.located_in @> ARRAY[%(kern)s::text]"
 
 
-def filter_clauses(f: Filters) -> list[ColumnElement[bool]]:
-    """WHERE clauses on service (S) for the filters."""
-    clauses: list[ColumnElement[bool]] = [S.c.status.in_(f.statuses)]
-    if not f.include_demo:
-        clauses.append(S.c.is_demo.is_(False))
-    if f.kinds:
-        clauses.append(S.c.kind.in_(f.kinds))
-    for facet, codes in (("category", f.categories), ("audience", f.audiences)):
-        if codes:
-            # `= any(array(subquery))`: the term ids are resolved once per statement (an
-            # InitPlan), so each hit costs one probe of (service_id, taxonomy_term_id); with
-            # `in (subquery)` every hit re-scanned the facet's terms (2,000 hits within 10 km).
-            term_ids = func.array(term_ids_of(facet, codes).scalar_subquery())
-            clauses.append(exists().where(
-                A.c.service_id == S.c.id, A.c.taxonomy_term_id == func.any(term_ids)))
-    if f.open_at:
-        day, at, on = f.open_at
-        clauses.append(exists().where(
-            SC.c.service_id == S.c.id, SC.c.weekday == day, SC.c.opens_at <= at,
-            SC.c.closes_at > at,
-            or_(SC.c.valid_from.is_(None), SC.c.valid_from <= on),
-            or_(SC.c.valid_to.is_(None), SC.c.valid_to >= on)))
-    if f.tsquery:
-        clauses.append(S.c.search_vector.op("@@")(func.to_tsquery(
-            literal_column("'dutch'::regconfig"), f.tsquery)))
-    if f.verified_since:
-        clauses.append(S.c.assured_date >= f.verified_since)
-    return clauses
+@dataclass(frozen=True)
+class Shape:
+    """Which filters a statement tests: the statement text depends on these only."""
+
+    demo: bool
+    kinds: bool
+    categories: bool
+    audiences: bool
+    gemeente: bool
+    open_at: bool
+    text: bool
+    verified: bool
+
+    @classmethod
+    def of(cls, f: Filters) -> Shape:
+        return cls(not f.include_demo, bool(f.kinds), bool(f.categories), bool(f.audiences),
+                   bool(f.gemeente), f.open_at is not None, bool(f.tsquery),
+                   f.verified_since is not None)
 
 
-def _gemeente_clause(f: Filters) -> list[ColumnElement[bool]]:
-    if not f.gemeente:
-        return []
-    return [L.c.kern_code.in_(select(K.c.code).where(K.c.gemeente_code == f.gemeente))]
+def where(shape: Shape) -> str:
+    """The filters as SQL over `search_doc d`, with named psycopg parameters."""
+    parts = ["d.status = ANY(%(statuses)s)"]
+    if shape.demo:
+        parts.append("NOT d.is_demo")
+    if shape.kinds:
+        parts.append("d.kind = ANY(%(kinds)s)")
+    if shape.categories:
+        parts.append("d.terms && %(category_ids)s::uuid[]")
+    if shape.audiences:
+        parts.append("d.terms && %(audience_ids)s::uuid[]")
+    if shape.gemeente:
+        parts.append("d.gemeente_code = %(gemeente)s")
+    if shape.open_at:
+        # Undated weekly slots are minutes of the week in the row; slots valid between dates
+        # (rare) are read from the schedule.
+        parts.append(
+            "(d.open_minutes @> %(week_minute)s::int OR (d.dated_slots AND EXISTS ("
+            "SELECT 1 FROM schedule c WHERE c.service_id = d.service_id "
+            "AND c.weekday = %(weekday)s AND c.opens_at <= %(at)s AND c.closes_at > %(at)s "
+            "AND (c.valid_from IS NULL OR c.valid_from <= %(on)s) "
+            "AND (c.valid_to IS NULL OR c.valid_to >= %(on)s))))")
+    if shape.text:
+        parts.append("d.search_vector @@ to_tsquery('dutch'::regconfig, %(tsquery)s)")
+    if shape.verified:
+        parts.append("d.assured_date >= %(verified_since)s")
+    return " AND ".join(parts)
 
 
-def _located(q: SearchQuery) -> tuple[Select[Any], list[ColumnElement[bool]]]:
-    """service_at_location rows by location, with the spatial predicate of the mode."""
-    origin = _origin()
-    where = [*filter_clauses(q.filters), *_gemeente_clause(q.filters)]
-    if q.mode == "radius":
-        where.append(func.ST_DWithin(L.c.shown_geom, origin, bindparam("radius", type_=Float)))
-    elif q.mode == "kern":
-        # location.kern_code is ST_Covers(kern.area, geom), derived on every write and on
-        # every geography reload; the btree on it beats testing a large polygon per point.
-        where.append(L.c.kern_code == bindparam("kern"))
-    base = (
-        select(
-            SAL.c.id.label("sal_id"), S.c.id.label("service_id"), L.c.id.label("location_id"),
-            func.ST_Distance(L.c.shown_geom, origin).label("distance"),
-            literal("located").label("match"),
-        )
-        .select_from(SAL.join(S, S.c.id == SAL.c.service_id).join(L, L.c.id == SAL.c.location_id))
-        .where(*where)
-    )
-    return base, where
+def spatial(mode: Mode) -> str:
+    if mode == "radius":
+        return f"ST_DWithin(d.geom, {ORIGIN}, %(radius)s)"
+    if mode == "kern":
+        # kern_code is ST_Covers(kern.area, location) kept on every write and geography
+        # reload; the GiST (kern_code, geom) walks one kern's rows in distance order.
+        return "d.kern_code = %(kern)s"
+    return "d.geom IS NOT NULL"
 
 
-def _serving(q: SearchQuery) -> Select[Any]:
-    """Services that serve the kern through their service area but are not located in it:
-    one hit each, at their nearest location (or none)."""
-    origin = _origin()
-    located_in_kern = (
-        select(SAL.c.id).join(L, L.c.id == SAL.c.location_id)
-        .where(SAL.c.service_id == S.c.id, L.c.kern_code == bindparam("kern"))
-    )
-    nearest_each = (
-        select(
-            SAL.c.id.label("sal_id"), S.c.id.label("service_id"), L.c.id.label("location_id"),
-            func.ST_Distance(L.c.shown_geom, origin).label("distance"),
-            literal("serves").label("match"),
-        )
-        .select_from(
-            SA.join(S, S.c.id == SA.c.service_id)
-            .outerjoin(SAL, SAL.c.service_id == S.c.id)
-            .outerjoin(L, L.c.id == SAL.c.location_id)
-        )
-        .where(SA.c.kern_code == bindparam("kern"), ~exists(located_in_kern),
-               *filter_clauses(q.filters))
-        .distinct(S.c.id)
-        .order_by(S.c.id, func.ST_Distance(L.c.shown_geom, origin).asc().nulls_last())
-    ).subquery("serving")
-    return select(nearest_each)
+def serving_where(shape: Shape) -> str:
+    """Services serving the kern (service area) that have no location in it. The gemeente
+    filter is about where hits are located, so it does not apply to them."""
+    return f"{SERVING} AND {where(replace(shape, gemeente=False))}"
 
 
-def _capped_count(*sides: Select[Any]) -> ColumnElement[Any]:
-    """How many hits the sides have together, or -1 when one has more than COUNT_CAP."""
-    counts = [
-        select(func.count()).select_from(
-            side.with_only_columns(literal(1), maintain_column_froms=True)
-            .limit(COUNT_CAP + 1).subquery()
-        ).scalar_subquery().label(f"n{i}")
-        for i, side in enumerate(sides)
-    ]
-    # Each count once, in a subquery kept apart by OFFSET 0: written into the CASE directly,
-    # a count at or under the cap was run twice (once to compare, once as the answer).
-    n = select(*counts).offset(0).subquery("capped")
-    over = or_(*[c > COUNT_CAP for c in n.c])
-    total = n.c.n0 if len(counts) == 1 else n.c.n0 + n.c.n1
-    return select(case((over, -1), else_=total)).select_from(n).scalar_subquery()
+def serving_count(shape: Shape) -> str:
+    """How many services serve the kern from elsewhere, up to COUNT_CAP + 1: each counted at
+    its first row (service_first), so that the count stops early without a DISTINCT."""
+    return (f"(SELECT count(*) FROM (SELECT 1 FROM search_doc d WHERE {serving_where(shape)} "
+            f"AND d.service_first LIMIT {COUNT_CAP + 1}) s)")
 
 
-def _page(q: SearchQuery) -> tuple[Subquery, ColumnElement[Any]]:
-    """The requested page of hits (ids, distance, match) and the capped number matched."""
-    located, _where = _located(q)
-    if q.mode == "nearest":
-        # "The N nearest" has no bound to count within, so nearest reports no total.
-        return _nearest_page(located), null()
-    if q.mode == "radius":
-        return _nearest_page(located), _capped_count(located)
-    serving = _serving(q)
-    if q.side == "located":
-        return _nearest_page(located), _capped_count(located, serving)
-    hits = serving.subquery("serving_all")
-    page = (select(hits).order_by(hits.c.distance.asc().nulls_last(), hits.c.service_id)
-            .limit(bindparam("limit")).offset(bindparam("offset")))
-    return page.subquery("page"), _capped_count(located, serving)
+@lru_cache(maxsize=512)
+def page_sql(mode: Mode, shape: Shape) -> str:
+    """The page of hits nearest first, cut from the total order (distance, service, doc).
 
-
-def _nearest_page(located: Select[Any]) -> Subquery:
-    """A page of `located` in the order (distance, service_id, sal_id), read by the GiST index.
-
-    Only the KNN operator may be in the index scan's ORDER BY: a tie-breaker makes the planner
-    sort every match instead. Ties are common (every home of a kern is published at the kern
-    point, several services share an address), and cutting a KNN order between tied rows may
-    repeat or skip one across pages. So the first offset + limit + 1 rows are read by KNN; only
-    when the last two of them tie (the page's edge falls inside a tie) are the other rows at
-    that point read too (~=, one GiST probe); and that small set is ordered in full before the
-    page is cut from it. (Two different points at exactly the same distance are left to the
-    index's order.)
+    Only the KNN operator may be in the index scan's ORDER BY (a tie-breaker makes PostgreSQL
+    15 sort every match), and ties are common: every home of a kern is published at the kern
+    point, services share an address. So the first `head` rows are read in KNN order; when the
+    page's last row ties with the head's last row, the rest of the rows at that point are read
+    too (~=, one GiST probe), and that small set is ordered in full before the page is cut from
+    it: of those rows only the first offset + limit in (service, doc) order, read in that
+    order from ix_search_doc_point_order. (Two different points at exactly the same distance
+    are left to the index's order.)
+    `head` also covers COUNT_CAP + 1 rows for the modes that count, so the same scan counts.
+    For kern search the number of services serving the kern from elsewhere comes along.
     """
-    origin = _origin()
-    knn = L.c.shown_geom.op("<->")(origin)
-    # A CTE, so that the KNN scan runs once; as a subquery it ran once per use.
-    head = (located.order_by(knn)
-            .limit(bindparam("limit") + bindparam("offset") + 1).cte("head"))
-    edge = select(func.max(head.c.distance)).scalar_subquery()
-    last = select(head.c.location_id).order_by(head.c.distance.desc()).limit(1)
-    edge_point = select(L.c.shown_geom).where(L.c.id == last.scalar_subquery())
-    cut_in_a_tie = select(func.count()).where(head.c.distance == edge).scalar_subquery() > 1
-    tied = located.where(cut_in_a_tie, L.c.shown_geom.op("~=")(edge_point.scalar_subquery()))
-    window = union(select(head), tied).subquery("window")
-    return (select(window).order_by(window.c.distance, window.c.service_id, window.c.sal_id)
-            .limit(bindparam("limit")).offset(bindparam("offset")).subquery("page"))
+    w = f"{spatial(mode)} AND {where(shape)}"
+    serving = serving_count(shape) if mode == "kern" else "NULL::bigint"
+    return f"""
+WITH head AS MATERIALIZED (
+  SELECT {DOC}, d.geom AS point FROM search_doc d WHERE {w}
+   ORDER BY d.geom <-> {ORIGIN} LIMIT %(head)s),
+edge AS MATERIALIZED (
+  SELECT count(*) AS n, max(distance) AS last,
+         (array_agg(distance ORDER BY distance))[%(edge)s] AS page_last,
+         ST_X((array_agg(point ORDER BY distance DESC))[1]) AS x,
+         ST_Y((array_agg(point ORDER BY distance DESC))[1]) AS y
+    FROM head),
+tied AS (
+  SELECT {DOC} FROM search_doc d
+   WHERE (SELECT n = %(head)s AND page_last = last FROM edge)
+     AND ST_X(d.geom) = (SELECT x FROM edge) AND ST_Y(d.geom) = (SELECT y FROM edge)
+     AND {w} AND d.doc_id NOT IN (SELECT doc_id FROM head)
+   ORDER BY ST_X(d.geom), ST_Y(d.geom), d.service_id, d.doc_id
+   LIMIT %(edge)s)
+SELECT w.*, edge.n AS scanned, {serving} AS serving
+  FROM (SELECT doc_id, service_id, location_id, distance, props FROM head
+        UNION ALL SELECT * FROM tied) w, edge
+ ORDER BY w.distance, w.service_id, w.doc_id
+ LIMIT %(limit)s OFFSET %(offset)s"""
 
 
-def _terms_of_page(page: Subquery) -> Any:
-    """Category and audience codes of each hit, one LATERAL scan of its attributes."""
-    facet = {f: select(TX.c.id).where(TX.c.facet == f).scalar_subquery()
-             for f in ("category", "audience")}
-    return (
-        select(
-            func.array_agg(T.c.code).filter(T.c.taxonomy_id == facet["category"])
-            .label("categories"),
-            func.array_agg(T.c.code).filter(T.c.taxonomy_id == facet["audience"])
-            .label("audiences"),
-        )
-        .select_from(A.join(T, T.c.id == A.c.taxonomy_term_id))
-        .where(A.c.service_id == page.c.service_id)
-        .lateral("terms")
-    )
+@lru_cache(maxsize=256)
+def count_sql(mode: Mode, shape: Shape) -> str:
+    """Hits (capped) when the page came back empty: an offset past the end."""
+    located = (f"(SELECT count(*) FROM (SELECT 1 FROM search_doc d WHERE {spatial(mode)} "
+               f"AND {where(shape)} LIMIT {COUNT_CAP + 1}) h)")
+    serving = serving_count(shape) if mode == "kern" else "NULL::bigint"
+    return f"SELECT {located} AS scanned, {serving} AS serving"
 
 
-def _slots(page: Subquery) -> ColumnElement[Any]:
-    return (
-        select(func.json_agg(func.json_build_array(SC.c.weekday, SC.c.opens_at, SC.c.closes_at)))
-        .where(SC.c.service_id == page.c.service_id)
-        .scalar_subquery()
-    )
+@lru_cache(maxsize=256)
+def serving_sql(shape: Shape) -> str:
+    """Services that serve the kern (service area) but are located elsewhere: one hit each, at
+    their location nearest to the kern point (or none, for help without an address)."""
+    return f"""
+SELECT doc_id, service_id, location_id, distance, props FROM (
+  SELECT DISTINCT ON (d.service_id) {DOC} FROM search_doc d
+   WHERE {serving_where(shape)}
+   ORDER BY d.service_id, d.geom <-> {ORIGIN} NULLS LAST) s
+ ORDER BY distance NULLS LAST, service_id, doc_id
+ LIMIT %(limit)s OFFSET %(offset)s"""
 
 
-def search_statement(q: SearchQuery) -> Select[Any]:
-    """One statement: the page of hits with everything a list or map shows, and the total."""
-    page, total = _page(q)
-    terms = _terms_of_page(page)
-    is_private = L.c.location_type == "private"
-    shown_wgs84 = func.ST_Transform(L.c.shown_geom, 4326)
-    distance = case(
-        (is_private, func.round(page.c.distance / PRIVATE_DISTANCE_STEP) * PRIVATE_DISTANCE_STEP),
-        else_=func.round(cast(page.c.distance, Float)),
-    )
-    return (
-        select(
-            page.c.sal_id, page.c.service_id, page.c.location_id, page.c.match,
-            distance.label("distance_m"),
-            S.c.name, S.c.kind, S.c.status, S.c.assured_date, S.c.is_demo,
-            S.c.organization_id,
-            L.c.location_type, case((is_private, "kern"), else_=L.c.precision).label("precision"),
-            L.c.city,
-            case((is_private, null()), else_=L.c.address).label("address"),
-            K.c.code.label("kern_code"), K.c.name.label("kern_name"),
-            G.c.code.label("gemeente_code"), G.c.name.label("gemeente_name"),
-            func.ST_X(shown_wgs84).label("lon"), func.ST_Y(shown_wgs84).label("lat"),
-            terms.c.categories, terms.c.audiences,
-            _slots(page).label("slots"),
-            total.label("matched"),
-        )
-        .select_from(
-            page.join(S, S.c.id == page.c.service_id)
-            .outerjoin(L, L.c.id == page.c.location_id)
-            .outerjoin(K, K.c.code == L.c.kern_code)
-            .outerjoin(G, G.c.code == K.c.gemeente_code)
-            .join(terms, true())
-        )
-        .order_by(page.c.match, page.c.distance.asc().nulls_last(), page.c.service_id,
-                  page.c.sal_id)
-    )
+class Hit:
+    """One hit: its ids, match ('located' or 'serves'), distance in metres (rounded to 100 m
+    for a private location) and `props`, the row's display properties (name, kind, status,
+    kern_code, kern_name, gemeente_code, lon, lat, categories, audiences, slots, ...), which
+    also read as attributes."""
 
+    __slots__ = ("sal_id", "service_id", "location_id", "match", "distance_m", "props")
 
-def bind_values(q: SearchQuery) -> dict[str, Any]:
-    values: dict[str, Any] = {"x": q.x, "y": q.y, "limit": q.limit, "offset": q.offset}
-    if q.mode == "radius":
-        values["radius"] = q.radius
-    if q.mode == "kern":
-        values["kern"] = q.kern_code
-    return values
+    def __init__(self, row: Sequence[Any], match: str) -> None:
+        doc_id, service_id, location_id, distance, props = row[:5]
+        self.sal_id = doc_id if location_id is not None else None
+        self.service_id, self.location_id, self.match, self.props = (
+            service_id, location_id, match, props)
+        if distance is None:
+            self.distance_m = None
+        elif props["location_type"] == "private":
+            self.distance_m = round(distance / PRIVATE_DISTANCE_STEP) * PRIVATE_DISTANCE_STEP
+        else:
+            self.distance_m = float(round(distance))
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.props[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 @dataclass(frozen=True)
 class Counted:
     """The rows of a page and how many hits there are: exact, or more than COUNT_CAP."""
 
-    rows: list[Any]
+    rows: list[Hit]
     matched: int | None
     more_than: int | None = None
 
 
-def _count(conn: Connection, q: SearchQuery) -> int:
-    _rows, count = _page(q)
-    return int(conn.execute(select(count), bind_values(q)).scalar_one())
+def bind_values(q: SearchQuery, conn: Connection | None = None) -> dict[str, Any]:
+    """The statement's parameters; term codes are resolved to ids (with their children)."""
+    f = q.filters
+    values: dict[str, Any] = {
+        "x": q.x, "y": q.y, "limit": q.limit, "offset": q.offset,
+        "statuses": list(f.statuses), "radius": q.radius, "kern": q.kern_code,
+        # Enough rows for the page and its edge, and to count up to the cap.
+        "head": q.offset + q.limit + 1 if q.mode == "nearest"
+        else max(q.offset + q.limit + 1, COUNT_CAP + 1),
+        "edge": q.offset + q.limit,
+    }
+    if f.kinds:
+        values["kinds"] = list(f.kinds)
+    if f.categories or f.audiences:
+        assert conn is not None, "term filters need a connection to resolve their codes"
+        if f.categories:
+            values["category_ids"] = term_ids(conn, "category", f.categories)
+        if f.audiences:
+            values["audience_ids"] = term_ids(conn, "audience", f.audiences)
+    if f.gemeente:
+        values["gemeente"] = f.gemeente
+    if f.open_at:
+        day, at, on = f.open_at
+        values.update(weekday=day, at=at, on=on,
+                      week_minute=(day - 1) * 1440 + at.hour * 60 + at.minute)
+    if f.tsquery:
+        values["tsquery"] = f.tsquery
+    if f.verified_since:
+        values["verified_since"] = f.verified_since
+    return values
+
+
+def term_ids(conn: Connection, facet: str, codes: Sequence[str]) -> list[UUID]:
+    """Ids of the facet's terms with these codes and of their children."""
+    return list(conn.exec_driver_sql(
+        "SELECT t.id FROM taxonomy_term t JOIN taxonomy x ON x.id = t.taxonomy_id "
+        "LEFT JOIN taxonomy_term p ON p.id = t.parent_id "
+        "WHERE x.facet = %(facet)s AND (t.code = ANY(%(codes)s) OR p.code = ANY(%(codes)s))",
+        {"facet": facet, "codes": list(codes)}).scalars())
 
 
 def run_search(conn: Connection, q: SearchQuery) -> Counted:
     """The page of hits and the number matched (None for nearest, or above the cap)."""
-    rows = list(conn.execute(search_statement(q), bind_values(q)).all())
+    shape = Shape.of(q.filters)
+    values = bind_values(q, conn)
+    if q.mode == "kern" and q.side == "serving":
+        rows = [Hit(r, "serves") for r in conn.exec_driver_sql(serving_sql(shape), values)]
+        return Counted(rows, None)
+    raw = conn.exec_driver_sql(page_sql(q.mode, shape), values).all()
+    rows = [Hit(r, "located") for r in raw]
     if q.mode == "nearest":
         return Counted(rows, None)
-    total = int(rows[0].matched) if rows else _count(conn, q)
-    if q.mode == "kern" and len(rows) < q.limit:
-        # The located hits ran out on this page: fill it up with what serves the kern.
-        located_total = q.offset + len(rows) if rows else _located_total(conn, q)
-        serving = replace(q, side="serving", offset=max(0, q.offset - located_total),
-                          limit=q.limit - len(rows))
-        rows += conn.execute(search_statement(serving), bind_values(serving)).all()
-    if total < 0:
+    if raw:
+        scanned, serving = raw[0].scanned, raw[0].serving
+    else:
+        scanned, serving = conn.exec_driver_sql(count_sql(q.mode, shape), values).one()
+    over = scanned > COUNT_CAP or (serving or 0) > COUNT_CAP
+    if q.mode == "kern" and len(rows) < q.limit and serving:
+        # The located hits ran out on this page: fill it up with what serves the kern. A page
+        # that is not full means the head held every located hit, so it counted them all;
+        # only an offset past them leaves the capped count to go by.
+        located_total = (scanned if raw or scanned <= COUNT_CAP
+                         else _located_total(conn, q, shape))
+        fill = replace(q, side="serving", offset=max(0, q.offset - located_total),
+                       limit=q.limit - len(rows))
+        rows += run_search(conn, fill).rows
+    if over:
         return Counted(rows, None, COUNT_CAP)
-    return Counted(rows, total)
+    return Counted(rows, scanned + (serving or 0))
 
 
-def _located_total(conn: Connection, q: SearchQuery) -> int:
+def _located_total(conn: Connection, q: SearchQuery, shape: Shape) -> int:
     """Exact number of hits located in the kern (only asked when paging past them)."""
-    located, _where = _located(q)
-    return int(conn.execute(select(func.count()).select_from(located.subquery()),
-                            bind_values(q)).scalar_one())
+    return int(conn.exec_driver_sql(
+        f"SELECT count(*) FROM search_doc d WHERE {spatial(q.mode)} AND {where(shape)}",
+        bind_values(q, conn)).scalar_one())
 
 
 def unknown_terms(conn: Connection, facet: str, codes: Sequence[str]) -> list[str]:
