@@ -103,8 +103,10 @@ def conn(engine: Engine) -> Iterator[Connection]:
 
 @pytest.fixture
 def settings(cluster: Cluster) -> Settings:
+    # No search answer cache: tests write and search again at once (tests/test_search_cache.py
+    # turns it on).
     return Settings(database_url=cluster.socket_url(TEST_DB), testing=True,
-                    secret_key="test-secret", geodata_dir=GEODATA)
+                    secret_key="test-secret", geodata_dir=GEODATA, search_cache_seconds=0)
 
 
 @pytest.fixture

@@ -4,15 +4,22 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import request
+import orjson
+from flask import Flask, Response, current_app, request
 from werkzeug.datastructures import MultiDict
 
 from .. import db, settings
+from ..cache import TtlCache
+from ..schedule import now_local
 from ..services import demand
 from ..services import search as svc
 from . import bp
-from .output import json_response
 from .params import Params, parse
+
+GEOJSON = "application/geo+json"
+# (cached body, the demand signal rows the search added): a repeated search that found few
+# results is still counted.
+Cached = tuple[bytes, list[dict[str, Any]]]
 
 SEARCH_PARAMS = (
     "near", "kern", "mode", "radius", "limit", "offset", "category", "audience", "kind",
@@ -42,23 +49,23 @@ def read_search(p: Params) -> svc.SearchRequest:
     )
 
 
-def _link(args: MultiDict[str, str], offset: int, rel: str) -> dict[str, str]:
+def _link(base: str, args: MultiDict[str, str], offset: int, rel: str) -> dict[str, str]:
     pairs = [(k, v) for k, v in args.items(multi=True) if k != "offset"]
     pairs.append(("offset", str(offset)))
-    return {"rel": rel, "type": "application/geo+json",
-            "href": f"{request.base_url}?{urlencode(pairs)}"}
+    return {"rel": rel, "type": GEOJSON, "href": f"{base}?{urlencode(pairs)}"}
 
 
 def feature_collection(result: svc.SearchResult, args: MultiDict[str, str]) -> dict[str, Any]:
     req = result.request
     returned = len(result.hits)
-    links = [_link(args, req.offset, "self")]
+    base = request.base_url
+    links = [_link(base, args, req.offset, "self")]
     more = (returned == req.limit if result.matched is None
             else req.offset + returned < result.matched)
     if more:
-        links.append(_link(args, req.offset + req.limit, "next"))
+        links.append(_link(base, args, req.offset + req.limit, "next"))
     if req.offset > 0:
-        links.append(_link(args, max(0, req.offset - req.limit), "prev"))
+        links.append(_link(base, args, max(0, req.offset - req.limit), "prev"))
     place = result.place
     body: dict[str, Any] = {
         "type": "FeatureCollection",
@@ -80,10 +87,44 @@ def feature_collection(result: svc.SearchResult, args: MultiDict[str, str]) -> d
     return body
 
 
+def _cache(app: Flask) -> TtlCache[Cached] | None:
+    """The worker's cache of public search answers, or None when turned off."""
+    cfg = settings.current()
+    if cfg.search_cache_seconds <= 0:
+        return None
+    cache = app.extensions.get("socialmap.search_cache")
+    if cache is None:
+        cache = app.extensions["socialmap.search_cache"] = TtlCache[Cached](
+            cfg.search_cache_seconds, cfg.search_cache_mb * 2**20, lambda v: len(v[0]))
+    return cache
+
+
+def _answer(body: bytes, max_age: int, state: str) -> Response:
+    resp = Response(body, mimetype=GEOJSON)
+    if max_age > 0:
+        # As old as the cache may serve it; observability adds the ETag of a public answer.
+        resp.headers["Cache-Control"] = f"public, max-age={max_age}"
+        resp.headers["X-Cache"] = state
+    return resp
+
+
 @bp.get("/search")
 def search():  # noqa: ANN201
+    cfg = settings.current()
+    # Only anonymous requests: a signed-in editor sees an approval in search at once.
+    cache = None if request.cookies else _cache(current_app)
+    now = now_local()
+    # The answer's opening hours ("open now", "opens at") hold for the minute it was made in.
+    key = (request.host_url, request.full_path, now.replace(second=0, microsecond=0))
+    if cache is not None and (cached := cache.get(key)) is not None:
+        body, signals = cached
+        demand.write(db.session(), signals)
+        return _answer(body, cfg.search_cache_seconds, "hit")
     req = parse(request.args, read_search)
-    result = svc.search(db.session(), req, settings.current())
-    demand.record(db.session(), result)
-    return json_response(feature_collection(result, request.args),
-                         media_type="application/geo+json")
+    result = svc.search(db.session(), req, cfg, now)
+    signals = demand.signal_rows(result, now.date())
+    demand.write(db.session(), signals)
+    body = orjson.dumps(feature_collection(result, request.args))
+    if cache is not None:
+        cache.put(key, (body, signals))
+    return _answer(body, cfg.search_cache_seconds if cache is not None else 0, "miss")

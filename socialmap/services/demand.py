@@ -81,7 +81,11 @@ def signal_rows(result: SearchResult, today: date) -> list[dict[str, Any]]:
 def record(s: Session, result: SearchResult, today: date | None = None) -> bool:
     """Count the search when it found nothing or few; True when a signal was written. A
     database error is logged and swallowed: the resident still gets their results."""
-    rows = signal_rows(result, today or now_local().date())
+    return write(s, signal_rows(result, today or now_local().date()))
+
+
+def write(s: Session, rows: list[dict[str, Any]]) -> bool:
+    """Add signal rows (see signal_rows); True when written, False when none or on an error."""
     if not rows:
         return False
     try:
