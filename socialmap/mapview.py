@@ -109,9 +109,9 @@ class MapEmbed:
     script: str
 
 
-def _js(value: Any) -> str:
+def _js(value: Any, separators: tuple[str, str] = (",", ":")) -> str:
     """JSON that is safe inside a <script> element."""
-    return (json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return (json.dumps(value, ensure_ascii=False, separators=separators)
             .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
@@ -232,12 +232,31 @@ def bounds_of(spec: MapSpec) -> Bounds | None:
     return (min(lats), min(lons)), (max(lats), max(lons))
 
 
-def _outline_layer(outline: Outline) -> folium.GeoJson:
-    style = OUTLINE_STYLES[outline.kind]
-    feature = {"type": "Feature", "geometry": outline.geometry,
-               "properties": {"kind": outline.kind, "label": outline.label}}
-    return folium.GeoJson(feature, name=outline.label, style_function=lambda _f: style,
-                          interactive=False, smooth_factor=1.5)
+class OutlineLayer(MacroElement):
+    """A kern or gemeente outline: a Leaflet GeoJSON layer in its fixed style, drawn under
+    everything else and never clicked.
+
+    The same layer folium.GeoJson draws, without what an outline does not use (a style
+    function per feature, highlight, popups, per-feature handlers): folium built and rendered
+    all that for each of the dozens of outlines on a map, most of a map's Python time.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJson({{ this.data }}, {{ this.options }});
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, outline: Outline) -> None:
+        super().__init__()
+        self._name = "GeoJson"
+        # Spaced as folium wrote it (and as pages are searched for '"kind": "focus"').
+        self.data = _js({"type": "Feature", "geometry": outline.geometry,
+                         "properties": {"kind": outline.kind, "label": outline.label}},
+                        separators=(", ", ": "))
+        self.options = _js({"style": OUTLINE_STYLES[outline.kind], "interactive": False,
+                            "smoothFactor": 1.5})
 
 
 def build_map(spec: MapSpec) -> folium.Map:
@@ -258,7 +277,7 @@ def build_map(spec: MapSpec) -> folium.Map:
                            spec.max_zoom))
     order: list[OutlineKind] = ["gemeente", "kern", "focus"]
     for outline in sorted(spec.outlines, key=lambda o: order.index(o.kind)):
-        _outline_layer(outline).add_to(m)
+        m.add_child(OutlineLayer(outline))
     if not spec.tiles.url:
         # Without a background map, name the kernen so that the outlines can be read.
         for outline in spec.outlines:
