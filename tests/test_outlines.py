@@ -3,8 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
+from socialmap.errors import NotFound
+from socialmap.geocode import kernen
 from socialmap.geodata.loader import DATASET
 from socialmap.queries import outlines as q
 from socialmap.services import outlines as svc
@@ -80,3 +84,17 @@ def test_areas_in_box_and_outlines_report_the_load(conn: Connection) -> None:
     drawn = q.outlines(conn, [KERN], [], DATASET)
     assert [(r.kind, r.code, r.version) for r in drawn] == [("kern", KERN, checksum)]
     assert q.outlines(conn, [], [], DATASET) == []
+
+
+def test_kern_feature_is_kept_per_geography_load(conn: Connection) -> None:
+    cache = svc.OutlineCache()
+    with Session(bind=conn) as s:
+        first = svc.kern_feature(s, KERN, cache)
+        assert first == kernen.feature(s, KERN)
+        assert svc.kern_feature(s, KERN, cache) is first
+        conn.execute(text("UPDATE kern SET inhabitants = 12345 WHERE code = :c"), {"c": KERN})
+        conn.execute(text("UPDATE dataset_load SET checksum = 'reloaded' WHERE name = :n"),
+                     {"n": DATASET})
+        assert svc.kern_feature(s, KERN, cache)["properties"]["inhabitants"] == 12345
+        with pytest.raises(NotFound):
+            svc.kern_feature(s, "GM0000-nergens", cache)

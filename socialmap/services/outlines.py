@@ -9,6 +9,9 @@ that checksum from the same snapshot, so a reload (a new checksum) empties the c
 that raced with a reload are used for their page but not kept under the wrong checksum.
 Without a recorded load (no checksum) nothing is kept. At most the whole geography is kept:
 some 3,400 areas, about 1.5 MB of GeoJSON.
+
+A kern page's kern (its figures and area, `geocode.kernen.feature`) is geography of the same
+load and is kept the same way, under the checksum read just before it.
 """
 from __future__ import annotations
 
@@ -17,15 +20,19 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
+from ..geocode import kernen
 from ..geodata.loader import DATASET
+from ..queries import geography as geography_q
 from ..queries import outlines as q
 
-Key = tuple[str, str]  # (kind, code)
+Key = tuple[str, str]  # (kind, code): kind 'kern' or 'gemeente' (outlines), 'kern feature'
 
 
 class OutlineCache:
-    """Outline rows by (kind, code), all from the geography load with checksum `version`."""
+    """Outline rows by (kind, code) and kern features, all from the geography load with
+    checksum `version`."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -78,3 +85,23 @@ def in_box(conn: Connection, box: tuple[float, float, float, float],
         if version is not None and all(r.version == version for r in drawn):
             cache.keep(version, new)
     return [found[k] for k in keys if k in found]
+
+
+def kern_feature(s: Session, code: str, cache: OutlineCache = CACHE) -> dict[str, Any]:
+    """`geocode.kernen.feature` (NotFound for an unknown code), kept per geography load.
+
+    The feature is shared with other requests: read it, never change it.
+    """
+    version = geography_q.dataset_checksum(s.connection(), DATASET)
+    if version is None:
+        return kernen.feature(s, code)
+    key = ("kern feature", code)
+    found = cache.lookup(version, [key])
+    if key in found:
+        return found[key]
+    feature = kernen.feature(s, code)
+    # Read after the checksum: if a reload committed in between, this is the newer load's
+    # kern kept under the older checksum, which the next request (reading the new checksum)
+    # forgets with the rest.
+    cache.keep(version, {key: feature})
+    return feature

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from ..config import Settings
 from ..errors import NotFound
 from ..geo import to_rd
-from ..geocode import kernen
 from ..queries import contacts as contacts_q
 from ..queries import facets as facets_q
 from ..queries import search as search_q
@@ -99,7 +98,7 @@ def kern_page(s: Session, code: str, settings: Settings, limit: int, offset: int
     """The kern's figures and area, and the search in mode kern (located in it, serving it)."""
     if len(code) > MAX_KERN_CODE or not code.isprintable():  # PostgreSQL text holds no NUL
         raise NotFound(f"no kern with code '{code[:MAX_KERN_CODE]}'", "code")
-    kern = kernen.feature(s, code)
+    kern = outlines_svc.kern_feature(s, code)
     req = search_svc.SearchRequest(kern=code, mode="kern", limit=limit, offset=offset)
     result = search_svc.search(s, req, settings, now)
     west, south, east, north = kern["bbox"]
