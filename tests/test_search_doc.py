@@ -15,7 +15,7 @@ from socialmap.queries import places
 from socialmap.queries import search as q
 
 COLUMNS = ("doc_id, service_id, location_id, geom, status, kind, is_demo, kern_code, "
-           "gemeente_code, terms, serves, located_in, assured_date, search_vector, "
+           "gemeente_code, terms, serves_elsewhere, located_in, assured_date, search_vector, "
            "open_minutes, dated_slots, service_first, props")
 
 
@@ -29,7 +29,7 @@ def differences(conn: Connection) -> int:
 
 def docs(conn: Connection, service_id: uuid.UUID) -> list[dict]:
     return [dict(r._mapping) for r in conn.execute(text(
-        "SELECT doc_id, location_id, kern_code, serves, located_in, service_first, props "
+        "SELECT doc_id, location_id, kern_code, serves_elsewhere, located_in, service_first, props "
         "FROM search_doc WHERE service_id = :s ORDER BY doc_id"), {"s": service_id})]
 
 
@@ -74,7 +74,7 @@ def test_every_write_path_keeps_the_rows_equal_to_the_registry(conn, kern_pair) 
                  {"s": sid, "k": other})
     row = docs(conn, sid)[0]
     assert row["props"]["categories"] == ["maaltijden"]
-    assert row["props"]["audiences"] == ["ouderen"] and row["serves"] == [other]
+    assert row["props"]["audiences"] == ["ouderen"] and row["serves_elsewhere"] == [other]
     assert len(row["props"]["slots"]) == 3
     assert differences(conn) == 0
 
@@ -118,7 +118,7 @@ def test_every_write_path_keeps_the_rows_equal_to_the_registry(conn, kern_pair) 
     conn.execute(text("DELETE FROM schedule WHERE service_id = :s AND weekday = 2"), {"s": sid})
     conn.execute(text("DELETE FROM service_area WHERE service_id = :s"), {"s": sid})
     row = docs(conn, sid)[0]
-    assert row["props"]["categories"] == [] and row["serves"] == []
+    assert row["props"]["categories"] == [] and row["serves_elsewhere"] == []
     assert differences(conn) == 0
     conn.execute(text("DELETE FROM service WHERE id = :s"), {"s": sid})
     assert docs(conn, sid) == []

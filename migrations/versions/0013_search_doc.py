@@ -2,7 +2,8 @@
 
 `search_doc` holds, per service_at_location (or per service without a location), everything a
 search filters on and everything a result list shows: the published point, status, kind, demo
-flag, kern and gemeente, term ids, served and located kernen, verification date, text vector,
+flag, kern and gemeente, term ids, the kernen it serves without being located there and those
+it is located in, verification date, text vector,
 undated opening minutes, and the display properties as jsonb. A search is then one index scan
 of one table: no joins per hit, no aggregates per hit (at 1M initiatives the joined search spent
 most of its time in five index probes per hit and in planning a large statement).
@@ -38,7 +39,7 @@ CREATE VIEW search_doc_source AS
 SELECT coalesce(sal.id, s.id) AS doc_id, s.id AS service_id, l.id AS location_id,
        l.shown_geom AS geom, s.status::text AS status, s.kind::text AS kind, s.is_demo,
        l.kern_code::text AS kern_code, k.gemeente_code::text AS gemeente_code,
-       coalesce(t.terms, '{{}}') AS terms, coalesce(sa.serves, '{{}}') AS serves,
+       coalesce(t.terms, '{{}}') AS terms, coalesce(sa.serves, '{{}}') AS serves_elsewhere,
        coalesce(li.kernen, '{{}}') AS located_in, s.assured_date, s.search_vector,
        sc.open_minutes, coalesce(sc.dated, false) AS dated_slots,
        (sal.id IS NULL OR sal.id = (SELECT s3.id FROM service_at_location s3
@@ -74,7 +75,10 @@ SELECT coalesce(sal.id, s.id) AS doc_id, s.id AS service_id, l.id AS location_id
      WHERE a.service_id = s.id) t ON true
   LEFT JOIN LATERAL (
     SELECT array_agg(DISTINCT a.kern_code::text) AS serves
-      FROM service_area a WHERE a.service_id = s.id) sa ON true
+      FROM service_area a WHERE a.service_id = s.id
+       AND NOT EXISTS (SELECT 1 FROM service_at_location s2
+                         JOIN location l2 ON l2.id = s2.location_id
+                        WHERE s2.service_id = s.id AND l2.kern_code = a.kern_code)) sa ON true
   LEFT JOIN LATERAL (
     SELECT array_agg(DISTINCT l2.kern_code::text) AS kernen
       FROM service_at_location s2 JOIN location l2 ON l2.id = s2.location_id
@@ -91,7 +95,7 @@ SELECT coalesce(sal.id, s.id) AS doc_id, s.id AS service_id, l.id AS location_id
 """
 
 COLUMNS = ("doc_id, service_id, location_id, geom, status, kind, is_demo, kern_code, "
-           "gemeente_code, terms, serves, located_in, assured_date, search_vector, "
+           "gemeente_code, terms, serves_elsewhere, located_in, assured_date, search_vector, "
            "open_minutes, dated_slots, service_first, props")
 UPDATE_SET = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS.split(", ")[1:])
 
@@ -203,7 +207,7 @@ def upgrade() -> None:
       kern_code text,
       gemeente_code text,
       terms uuid[] NOT NULL,
-      serves text[] NOT NULL,
+      serves_elsewhere text[] NOT NULL,
       located_in text[] NOT NULL,
       assured_date date,
       search_vector tsvector,
@@ -233,7 +237,7 @@ def upgrade() -> None:
         # thousands of homes published at a city's kern point reads only the page's worth.
         "CREATE INDEX ix_search_doc_point_order ON search_doc "
         "(ST_X(geom), ST_Y(geom), service_id, doc_id)",
-        "CREATE INDEX ix_search_doc_serves ON search_doc USING gin (serves)",
+        "CREATE INDEX ix_search_doc_serves ON search_doc USING gin (serves_elsewhere)",
         # No GIN on terms or search_vector: with a spatial predicate the planner took them for
         # selective and ANDed bitmaps of 150,000-500,000 rows (65-150 ms), where walking the
         # GiST in distance order and testing each row stops after the page (a few ms).

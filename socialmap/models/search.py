@@ -31,7 +31,7 @@ class SearchDoc(Base):
     kern_code: Mapped[str | None] = mapped_column(Text)
     gemeente_code: Mapped[str | None] = mapped_column(Text)
     terms: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)))
-    serves: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    serves_elsewhere: Mapped[list[str]] = mapped_column(ARRAY(Text))
     located_in: Mapped[list[str]] = mapped_column(ARRAY(Text))
     assured_date: Mapped[date | None] = mapped_column(Date)
     search_vector: Mapped[Any] = mapped_column(TSVECTOR, nullable=True)

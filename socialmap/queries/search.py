@@ -56,7 +56,7 @@ class SearchQuery:
 
 ORIGIN = "ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 28992)"
 DOC = f"d.doc_id, d.service_id, d.location_id, d.geom <-> {ORIGIN} AS distance, d.props"
-SERVING = "d.serves @> ARRAY[%(kern)s::text] AND NOT d.located_in @> ARRAY[%(kern)s::text]"
+SERVING = "d.serves_elsewhere @> ARRAY[%(kern)s::text]"
 
 
 @dataclass(frozen=True)
