@@ -128,7 +128,7 @@ def free_port() -> int:
 def start_gunicorn(url: str, port: int, workers: int,
                    cache_seconds: int = 0) -> subprocess.Popen[bytes]:
     env = {**os.environ, "SOCIALMAP_DATABASE_URL": url, "SOCIALMAP_SHOW_DEMO": "true",
-           "SOCIALMAP_SEARCH_CACHE_SECONDS": str(cache_seconds)}
+           "SOCIALMAP_ANSWER_CACHE_SECONDS": str(cache_seconds)}
     proc = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", str(workers), "-k", "gthread",
          "--threads", "4", "-b", f"127.0.0.1:{port}", "--log-level", "warning", "app:app"],
@@ -278,7 +278,7 @@ def main() -> None:
             runs = [("answer cache off (every request searches)", server, port)]
             cached_port = free_port()
             runs.append(("answer cache on, as served by default "
-                         "(SOCIALMAP_SEARCH_CACHE_SECONDS=60)", None, cached_port))
+                         "(SOCIALMAP_ANSWER_CACHE_SECONDS=60)", None, cached_port))
             for label, proc, run_port in runs:
                 if proc is None:
                     server.send_signal(signal.SIGTERM)

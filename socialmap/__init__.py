@@ -41,6 +41,9 @@ def create_app(config: Settings | dict[str, Any] | None = None,
     foliumfast.install()  # map pages: less of folium's per-map work
     i18n.init_app(app)
     security.init_app(app)
+    from .web import answer_cache
+
+    answer_cache.init_app(app)  # after security: a kept page gets its nonce before the header
     error_pages.register(app)
     load_routes()
     app.register_blueprint(health.bp)

@@ -43,8 +43,8 @@ class Settings:
     statement_timeout_ms: int = 15000
     # Public search answers (GET /api/v1/search without cookies) are kept this many seconds per
     # worker and sent with the same max-age; 0 turns the cache off. Memory per worker in MiB.
-    search_cache_seconds: int = 60
-    search_cache_mb: int = 32
+    answer_cache_seconds: int = 60
+    answer_cache_mb: int = 32
     # Gap analysis norms overriding the defaults, e.g. "ontmoeting=3km, vervoer=serve"
     # (see docs/GAPS.md and socialmap/services/gaps.py).
     gap_norms: str = ""

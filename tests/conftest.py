@@ -106,7 +106,7 @@ def settings(cluster: Cluster) -> Settings:
     # No search answer cache: tests write and search again at once (tests/test_search_cache.py
     # turns it on).
     return Settings(database_url=cluster.socket_url(TEST_DB), testing=True,
-                    secret_key="test-secret", geodata_dir=GEODATA, search_cache_seconds=0)
+                    secret_key="test-secret", geodata_dir=GEODATA, answer_cache_seconds=0)
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def test_the_least_recently_used_go_beyond_the_byte_bound() -> None:
 
 @pytest.fixture
 def cached_client(settings: Settings, conn: Connection) -> FlaskClient:
-    return create_app(replace(settings, search_cache_seconds=30), bind=conn).test_client()
+    return create_app(replace(settings, answer_cache_seconds=30), bind=conn).test_client()
 
 
 def test_a_repeated_search_is_answered_from_the_cache(cached_client: FlaskClient,

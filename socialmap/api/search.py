@@ -90,12 +90,12 @@ def feature_collection(result: svc.SearchResult, args: MultiDict[str, str]) -> d
 def _cache(app: Flask) -> TtlCache[Cached] | None:
     """The worker's cache of public search answers, or None when turned off."""
     cfg = settings.current()
-    if cfg.search_cache_seconds <= 0:
+    if cfg.answer_cache_seconds <= 0:
         return None
     cache = app.extensions.get("socialmap.search_cache")
     if cache is None:
         cache = app.extensions["socialmap.search_cache"] = TtlCache[Cached](
-            cfg.search_cache_seconds, cfg.search_cache_mb * 2**20, lambda v: len(v[0]))
+            cfg.answer_cache_seconds, cfg.answer_cache_mb * 2**20, lambda v: len(v[0]))
     return cache
 
 
@@ -119,7 +119,7 @@ def search():  # noqa: ANN201
     if cache is not None and (cached := cache.get(key)) is not None:
         body, signals = cached
         demand.write(db.session(), signals)
-        return _answer(body, cfg.search_cache_seconds, "hit")
+        return _answer(body, cfg.answer_cache_seconds, "hit")
     req = parse(request.args, read_search)
     result = svc.search(db.session(), req, cfg, now)
     signals = demand.signal_rows(result, now.date())
@@ -127,4 +127,4 @@ def search():  # noqa: ANN201
     body = orjson.dumps(feature_collection(result, request.args))
     if cache is not None:
         cache.put(key, (body, signals))
-    return _answer(body, cfg.search_cache_seconds if cache is not None else 0, "miss")
+    return _answer(body, cfg.answer_cache_seconds if cache is not None else 0, "miss")

@@ -92,6 +92,9 @@ def write(s: Session, rows: list[dict[str, Any]]) -> bool:
         with s.begin_nested():
             q.record(s.connection(), rows)
         s.commit()
+        # A page that counted demand is not kept for others (web.answer_cache): each repeat of
+        # a search with few results counts.
+        s.info["demand_written"] = True
     except SQLAlchemyError:
         log.warning("demand signal not recorded (kern %s)", rows[0]["kern_code"],
                     exc_info=True)
