@@ -26,9 +26,16 @@ def select_language() -> str:
 
 
 def current_language() -> str:
-    """'nl' or 'en' for the current request."""
-    locale = get_locale()
-    return locale.language if locale is not None else DEFAULT_LANGUAGE
+    """'nl' or 'en' for the current request (found once per request: the filters of a kern
+    page ask some 300 times)."""
+    if not has_request_context():
+        locale = get_locale()
+        return locale.language if locale is not None else DEFAULT_LANGUAGE
+    found: str | None = g.get("_language")
+    if found is None:
+        locale = get_locale()
+        found = g._language = locale.language if locale is not None else DEFAULT_LANGUAGE
+    return found
 
 
 def compile_catalogues(root: Path = TRANSLATIONS) -> list[Path]:
