@@ -126,7 +126,7 @@ def test_restore_into_new_database_finds_every_record_and_change(
     try:
         result = app.test_cli_runner().invoke(args=["restore", str(archive), "--into", TARGET])
         assert result.exit_code == 0, result.output
-        assert "Verified" in result.output and "Map grid built" in result.output
+        assert "Verified" in result.output and "Built in" in result.output
         src = create_engine(source, poolclass=NullPool)
         dst = create_engine(cluster.socket_url(TARGET), poolclass=NullPool)
         with src.connect() as a, dst.connect() as b:
@@ -185,7 +185,24 @@ def test_restore_as_plain_role_into_empty_database(cluster: Cluster, archive: Pa
         assert answer.status_code == 200, answer.get_data(as_text=True)
         assert answer.get_json()["map"]["source"] == "live"
         assert answer.get_json()["numberMatched"] == visible > 0
+        # Search answers before the search table's deferred indexes exist, and the same after.
+        deferred = set(bk.DEFERRED_INDEXES)
+        with engine.connect() as conn:
+            assert not deferred & set(conn.execute(text(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'search_doc'")).scalars())
+        with engine.connect() as conn:
+            kern, x, y = conn.execute(text(
+                "SELECT kern_code, ST_X(geom), ST_Y(geom) FROM search_doc WHERE kern_code "
+                "IS NOT NULL AND status = 'active' ORDER BY doc_id LIMIT 1")).one()
+        searches = [f"/api/v1/search?kern={kern}",
+                    f"/api/v1/search?near={x:.1f},{y:.1f}&radius=3000"]
+        before = [client.get(p).get_json()["features"] for p in searches]
+        assert all(before)
         bk.rebuild_deferred(url, report)
+        with engine.connect() as conn:
+            assert deferred <= set(conn.execute(text(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'search_doc'")).scalars())
+        assert [client.get(p).get_json()["features"] for p in searches] == before
         with engine.connect() as conn:
             assert map_queries.grid_populated(conn)
             in_grid = conn.execute(text(

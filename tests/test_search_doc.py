@@ -28,9 +28,13 @@ def differences(conn: Connection) -> int:
 
 
 def docs(conn: Connection, service_id: uuid.UUID) -> list[dict]:
-    return [dict(r._mapping) for r in conn.execute(text(
+    """The service's rows, their display properties by name."""
+    rows = [dict(r._mapping) for r in conn.execute(text(
         "SELECT doc_id, location_id, kern_code, serves_elsewhere, located_in, service_first, props "
         "FROM search_doc WHERE service_id = :s ORDER BY doc_id"), {"s": service_id})]
+    for row in rows:
+        row["props"] = dict(zip(q.PROPS, row["props"], strict=True))
+    return rows
 
 
 @pytest.fixture

@@ -71,6 +71,7 @@ def restore(file: Path, into: str | None, jobs: int | None) -> None:
         raise SystemExit(1)
     click.echo("Verified: every table has the rows of the backup; the schema is at head. "
                "Ready to serve.")
-    click.echo("Building the map's grid (the map counts live until it is done) ...")
+    click.echo("Building the search table's remaining indexes and the map's grid (search and "
+               "map work meanwhile, a little slower) ...")
     bk.rebuild_deferred(target, report)
-    click.echo(f"Map grid built in {report.rebuild_seconds:.1f} s.")
+    click.echo(f"Built in {report.rebuild_seconds:.1f} s.")

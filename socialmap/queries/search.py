@@ -55,7 +55,14 @@ class SearchQuery:
 
 
 ORIGIN = "ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 28992)"
-DOC = f"d.doc_id, d.service_id, d.location_id, d.geom <-> {ORIGIN} AS distance, d.props"
+DOC = (f"d.doc_id, d.service_id, d.location_id, d.geom <-> {ORIGIN} AS distance, d.props, "
+       "d.status, d.kind, d.is_demo, d.kern_code, d.gemeente_code")
+# The display properties in the order of search_doc.props (migration 0013), then the row's own
+# columns that a result shows too.
+PROPS = ("name", "location_type", "precision", "city", "address", "kern_name", "gemeente_name",
+         "lon", "lat", "categories", "audiences", "slots", "assured_date")
+COLUMNS = ("status", "kind", "is_demo", "kern_code", "gemeente_code")
+SELECTED = "doc_id, service_id, location_id, distance, props, " + ", ".join(COLUMNS)
 SERVING = "d.serves_elsewhere @> ARRAY[%(kern)s::text]"
 
 
@@ -166,7 +173,7 @@ tied AS (
    ORDER BY ST_X(d.geom), ST_Y(d.geom), d.service_id, d.doc_id
    LIMIT %(edge)s)
 SELECT w.*, edge.n AS scanned, {serving} AS serving
-  FROM (SELECT doc_id, service_id, location_id, distance, props FROM head
+  FROM (SELECT {SELECTED} FROM head
         UNION ALL SELECT * FROM tied) w, edge
  ORDER BY w.distance, w.service_id, w.doc_id
  LIMIT %(limit)s OFFSET %(offset)s"""
@@ -186,7 +193,7 @@ def serving_sql(shape: Shape) -> str:
     """Services that serve the kern (service area) but are located elsewhere: one hit each, at
     their location nearest to the kern point (or none, for help without an address)."""
     return f"""
-SELECT doc_id, service_id, location_id, distance, props FROM (
+SELECT {SELECTED} FROM (
   SELECT DISTINCT ON (d.service_id) {DOC} FROM search_doc d
    WHERE {serving_where(shape)}
    ORDER BY d.service_id, d.geom <-> {ORIGIN} NULLS LAST) s
@@ -203,7 +210,9 @@ class Hit:
     __slots__ = ("sal_id", "service_id", "location_id", "match", "distance_m", "props")
 
     def __init__(self, row: Sequence[Any], match: str) -> None:
-        doc_id, service_id, location_id, distance, props = row[:5]
+        doc_id, service_id, location_id, distance, values = row[:5]
+        props = dict(zip(PROPS, values, strict=True))
+        props.update(zip(COLUMNS, row[5:10], strict=True))
         self.sal_id = doc_id if location_id is not None else None
         self.service_id, self.location_id, self.match, self.props = (
             service_id, location_id, match, props)
