@@ -88,7 +88,7 @@ def main() -> None:
         f"| pg_dump (custom format) | {dump_s:.1f} |",
         f"| create database with extensions | {create_s:.1f} |",
         f"| pg_restore --no-owner -j {args.jobs} (tables, data, indexes, constraints; "
-        f"not the map grid's rows and {len(backup.DEFERRED_INDEXES)} of the search table's "
+        f"not the map grid's rows nor {len(backup.DEFERRED_INDEXES)} of the search table's "
         f"indexes) | {report.restore_seconds:.1f} |",
         f"| ANALYZE (planner statistics) | {report.analyze_seconds:.1f} |",
         f"| verify rows per table against the archive, schema head | "
@@ -99,8 +99,9 @@ def main() -> None:
         f"{report.rebuild_seconds or 0:.1f} |",
         "",
         f"Restored and ready to serve (create + pg_restore + ANALYZE) in **{ready_s:.1f} s**; "
-        f"target under {TARGET_SECONDS} s: {verdict}. The map's grid and four search indexes are "
-        f"built after the site is back ({report.rebuild_seconds or 0:.1f} s). Verification: "
+        f"target under {TARGET_SECONDS} s: {verdict}. The map's grid and the search table's "
+        f"indexes are built after the site is back ({report.rebuild_seconds or 0:.1f} s). "
+        "Verification: "
         + ("every table has the archive's rows; the schema is at head." if report.ok
            else "; ".join(report.problems)),
     ]
