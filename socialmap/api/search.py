@@ -5,7 +5,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from flask import Flask, Response, current_app, request
+from flask import Response, current_app, request
 from werkzeug.datastructures import MultiDict
 
 from .. import db, settings
@@ -13,6 +13,7 @@ from ..cache import TtlCache
 from ..schedule import now_local
 from ..services import demand
 from ..services import search as svc
+from ..web.answer_cache import worker_cache
 from . import bp
 from .params import Params, parse
 
@@ -87,18 +88,6 @@ def feature_collection(result: svc.SearchResult, args: MultiDict[str, str]) -> d
     return body
 
 
-def _cache(app: Flask) -> TtlCache[Cached] | None:
-    """The worker's cache of public search answers, or None when turned off."""
-    cfg = settings.current()
-    if cfg.answer_cache_seconds <= 0:
-        return None
-    cache = app.extensions.get("socialmap.search_cache")
-    if cache is None:
-        cache = app.extensions["socialmap.search_cache"] = TtlCache[Cached](
-            cfg.answer_cache_seconds, cfg.answer_cache_mb * 2**20, lambda v: len(v[0]))
-    return cache
-
-
 def _answer(body: bytes, max_age: int, state: str) -> Response:
     resp = Response(body, mimetype=GEOJSON)
     if max_age > 0:
@@ -112,7 +101,8 @@ def _answer(body: bytes, max_age: int, state: str) -> Response:
 def search():  # noqa: ANN201
     cfg = settings.current()
     # Only anonymous requests: a signed-in editor sees an approval in search at once.
-    cache = None if request.cookies else _cache(current_app)
+    cache: TtlCache[Cached] | None = (
+        None if request.cookies else worker_cache(current_app, "search", lambda v: len(v[0])))
     now = now_local()
     # The answer's opening hours ("open now", "opens at") hold for the minute it was made in.
     key = (request.host_url, request.full_path, now.replace(second=0, microsecond=0))

@@ -12,7 +12,8 @@ placeholder, and every answer from the cache gets a fresh nonce in its body and 
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, Response, g, request, session
 
@@ -21,6 +22,7 @@ from ..cache import TtlCache
 from ..schedule import now_local
 from .security import NONCE_BYTES
 
+V = TypeVar("V")
 ENDPOINTS = frozenset({"pages.home", "pages.initiative", "pages.kern", "api.initiative"})
 PLACEHOLDER = b"\x00csp-nonce\x00"
 # Headers of the view's answer that a kept answer repeats.
@@ -29,15 +31,22 @@ REPEATED = ("Vary", "Content-Language")
 Kept = tuple[bytes, str, tuple[tuple[str, str], ...]]
 
 
-def _cache(app: Flask) -> TtlCache[Kept] | None:
+def worker_cache(app: Flask, name: str, size: Callable[[V], int]) -> TtlCache[V] | None:
+    """This worker's cache `name` for public answers, made on first use; None when the
+    setting turns caching off."""
     cfg = settings.current()
     if cfg.answer_cache_seconds <= 0:
         return None
-    cache = app.extensions.get("socialmap.answer_cache")
+    key = f"socialmap.answer_cache.{name}"
+    cache = app.extensions.get(key)
     if cache is None:
-        cache = app.extensions["socialmap.answer_cache"] = TtlCache[Kept](
-            cfg.answer_cache_seconds, cfg.answer_cache_mb * 2**20, lambda v: len(v[0]))
+        cache = app.extensions[key] = TtlCache[V](
+            cfg.answer_cache_seconds, cfg.answer_cache_mb * 2**20, size)
     return cache
+
+
+def _cache(app: Flask) -> TtlCache[Kept] | None:
+    return worker_cache(app, "pages", lambda kept: len(kept[0]))
 
 
 def _key() -> tuple[Any, ...]:
