@@ -329,8 +329,11 @@ def _document() -> dict[str, Any]:
                            {"type": "string", "enum": ["area", "point"]}),
                 ],
                 "responses": {"200": {"description": "Coverage (JSON, CSV or GeoJSON)",
-                                      "content": {"application/json": {"schema": {
-                                          "type": "object"}}}}, "400": ERROR},
+                                      "content": {
+                                          "application/json": {"schema": {"type": "object"}},
+                                          "text/csv": {"schema": {"type": "string"}},
+                                          "application/geo+json": {"schema": {
+                                              "type": "object"}}}}, "400": ERROR},
             }},
             "/gaps/what-if/stop": {"get": {
                 "summary": "Which kernen lose coverage if this initiative stops",
