@@ -54,7 +54,9 @@ class SearchQuery:
     side: Literal["located", "serving"] = "located"
 
 
-ORIGIN = "ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 28992)"
+# A subquery (an InitPlan): the point is built once per statement, not again for every row a
+# prepared (generic) plan tests in its filters.
+ORIGIN = "(SELECT ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 28992))"
 DOC = (f"d.doc_id, d.service_id, d.location_id, d.geom <-> {ORIGIN} AS distance, d.props, "
        "d.status, d.kind, d.is_demo, d.kern_code, d.gemeente_code")
 # The display properties in the order of search_doc.props (migration 0013), then the row's own
@@ -109,7 +111,9 @@ def where(shape: Shape) -> str:
             "AND (c.valid_from IS NULL OR c.valid_from <= %(on)s) "
             "AND (c.valid_to IS NULL OR c.valid_to >= %(on)s))))")
     if shape.text:
-        parts.append("d.search_vector @@ to_tsquery('dutch'::regconfig, %(tsquery)s)")
+        # A subquery, so the words are parsed and stemmed once, not for every row a prepared
+        # (generic) plan tests.
+        parts.append("d.search_vector @@ (SELECT to_tsquery('dutch'::regconfig, %(tsquery)s))")
     if shape.verified:
         parts.append("d.assured_date >= %(verified_since)s")
     return " AND ".join(parts)
