@@ -208,7 +208,7 @@ def run_wrk(port: int, paths: list[str], duration: int, connections: int) -> dic
 def verdict(value: float, target: float | None) -> str:
     if target is None:
         return ""
-    return "met" if value <= target else f"missed by {value - target:.1f} ms"
+    return "met" if value <= target else f"missed by {value - target:.2f} ms"
 
 
 def main() -> None:
