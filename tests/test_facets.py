@@ -93,3 +93,51 @@ def test_the_page_shows_capped_counts(client: FlaskClient, crowded: dict[str, An
     assert shown("category", "maaltijden") == "3"
     assert "Meer dan 200 initiatieven" in html
 
+
+
+def test_a_budget_leaves_codes_uncounted_never_guessed(conn: Connection, settings: Settings,
+                                                       crowded: dict[str, Any],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past its time budget the second statement is cancelled in a savepoint: the codes it
+    would have counted are None (the page shows no number), the others stay exact, and the
+    transaction goes on."""
+    exact = _counts(conn, settings, radius=3000)
+    monkeypatch.setattr(facets, "SCAN_BUDGET", 10)  # so that the second statement runs
+    real = conn.exec_driver_sql
+
+    def slow(sql: str, *args: Any) -> Any:  # the second statement, made to overrun 1 ms
+        if sql.lstrip().startswith("SELECT c.code"):
+            sql = sql.replace("SELECT c.code,", "SELECT c.code, pg_sleep(0.01) IS NULL,", 1)
+            return [(code, hits) for code, _slept, hits in real(sql, *args)]
+        return real(sql, *args)
+
+    monkeypatch.setattr(conn, "exec_driver_sql", slow)
+    query = search_q.SearchQuery(mode="radius", x=crowded["x"], y=crowded["y"], radius=3000,
+                                 filters=search_q.Filters(include_demo=False))
+    budgeted = facets.facet_counts(conn, query, budget_ms=1)
+    monkeypatch.undo()
+    for facet, counts in budgeted.items():
+        for code, n in counts.items():
+            assert n is None or n == exact[facet][code] == search_q.COUNT_CAP + 1, (code, n)
+    assert None in budgeted["category"].values()
+    # The savepoint is gone and the statement timeout is the connection's again.
+    assert conn.exec_driver_sql("SHOW statement_timeout").scalar_one() != "1ms"
+    assert conn.exec_driver_sql("SELECT count(*) FROM service").scalar_one() > 0
+
+
+def test_the_page_shows_no_number_for_an_uncounted_code(client: FlaskClient,
+                                                         crowded: dict[str, Any],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    real = facets.facet_counts
+
+    def partly(conn: Connection, query: Any, budget_ms: int | None = None) -> Any:
+        counts = real(conn, query, budget_ms)
+        counts["category"]["maaltijden"] = None
+        return counts
+
+    monkeypatch.setattr(facets, "facet_counts", partly)
+    html = page(client, "/?near=Meers&radius=3000&demo=false")
+    label = re.search(r'id="category-maaltijden"[^>]*>\s*<label[^>]*>(.*?)</label>', html, re.S)
+    assert label and "class=\"count\"" not in label.group(1)
+    assert re.search(r'id="category-vervoer"[^>]*>\s*<label[^>]*>[^<]*<span class="count">',
+                     html)

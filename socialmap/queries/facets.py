@@ -15,8 +15,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import lru_cache
+from typing import Any
 
+from psycopg.errors import QueryCanceled
 from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
 
 from . import search
 from .search import COUNT_CAP, Shape, serving_where, spatial, where
@@ -78,15 +81,18 @@ def _open_sql(mode: search.Mode, facet: str, shape: Shape) -> str:
             "WHERE code = ANY(%(open)s) GROUP BY code) c")
 
 
-def facet_counts(conn: Connection, q: search.SearchQuery) -> dict[str, dict[str, int]]:
+def facet_counts(conn: Connection, q: search.SearchQuery,
+                 budget_ms: int | None = None) -> dict[str, dict[str, int | None]]:
     """{'category': {code: hits}, 'audience': {code: hits}}; terms without hits are absent.
 
-    A count of COUNT_CAP + 1 means "more than COUNT_CAP"."""
+    A count of COUNT_CAP + 1 means "more than COUNT_CAP". With `budget_ms`, the second
+    statement (codes left open by the first, only where the hits are more than SCAN_BUDGET)
+    may take that long: beyond it those codes are None, "not counted", never a guess."""
     queries = {facet: replace(q, filters=replace(q.filters, **{attr: ()}))
                for facet, attr in FACET_FILTERS.items()}
     shapes = tuple((facet, Shape.of(query.filters)) for facet, query in queries.items())
     values = search.bind_values(q, conn)
-    counts: dict[str, dict[str, int]] = {facet: {} for facet in FACET_FILTERS}
+    counts: dict[str, dict[str, int | None]] = {facet: {} for facet in FACET_FILTERS}
     scanned: dict[str, int] = {}
     for facet, code, hits in conn.exec_driver_sql(_scan_sql(q.mode, shapes), values):
         if code is None:
@@ -100,16 +106,42 @@ def facet_counts(conn: Connection, q: search.SearchQuery) -> dict[str, dict[str,
                    if shape == shape_of[facet])}
     for facet in sorted(over):
         # Beyond the budget a code seen no more than COUNT_CAP times may have more hits.
-        settled = {code for code, n in counts[facet].items() if n > COUNT_CAP}
+        settled = {code for code, n in counts[facet].items() if n is not None and n > COUNT_CAP}
         open_codes = sorted(set(_all_codes(conn, facet)) - settled)
         if not open_codes:
             continue
-        rows = conn.exec_driver_sql(_open_sql(q.mode, facet, shape_of[facet]),
-                                    {**values, "open": open_codes})
+        rows = _within(conn, budget_ms, _open_sql(q.mode, facet, shape_of[facet]),
+                       {**values, "open": open_codes})
+        if rows is None:
+            counts[facet].update(dict.fromkeys(open_codes))
+            continue
         for code, hits in rows:
             if hits:
                 counts[facet][code] = min(int(hits), COUNT_CAP + 1)
     return counts
+
+
+def _within(conn: Connection, budget_ms: int | None, sql: str,
+            values: dict[str, Any]) -> list[Any] | None:
+    """The statement's rows, or None when it ran past `budget_ms` (cancelled in a savepoint,
+    the rest of the transaction untouched)."""
+    if budget_ms is None:
+        return list(conn.exec_driver_sql(sql, values))
+    try:
+        with conn.begin_nested():
+            # Local to the savepoint's transaction; set back below whether it ends or not.
+            previous = conn.exec_driver_sql(
+                "SELECT current_setting('statement_timeout'), "
+                "set_config('statement_timeout', %(t)s, true)",
+                {"t": f"{budget_ms}ms"}).scalar_one()
+            rows = list(conn.exec_driver_sql(sql, values))
+            conn.exec_driver_sql("SELECT set_config('statement_timeout', %(t)s, true)",
+                                 {"t": previous})
+            return rows
+    except OperationalError as err:
+        if not isinstance(err.orig, QueryCanceled):
+            raise
+        return None
 
 
 def _all_codes(conn: Connection, facet: str) -> list[str]:

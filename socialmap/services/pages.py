@@ -25,6 +25,9 @@ from .taxonomy import taxonomy_tree
 MARGIN_M = 1_500
 KERN_MODE_REACH_M = 4_000
 MAX_KERN_CODE = 80
+# Counting every term over tens of thousands of hits (a city, 10 km) took longer than the rest
+# of the page; beyond this the terms left uncounted show no number rather than a guess.
+FACET_BUDGET_MS = 150
 
 
 @dataclass
@@ -84,7 +87,8 @@ def search_page(s: Session, req: search_svc.SearchRequest, settings: Settings,
     query = search_q.SearchQuery(
         mode=result.mode, x=result.place.x, y=result.place.y, radius=result.radius,
         kern_code=result.kern_code, filters=search_svc.build_filters(s, req, settings, now))
-    counts = (facets_q.facet_counts(s.connection(), query) if result.mode != "nearest"
+    counts = (facets_q.facet_counts(s.connection(), query, FACET_BUDGET_MS)
+              if result.mode != "nearest"
               else {"category": {}, "audience": {}})
     reach = (result.radius or KERN_MODE_REACH_M) + MARGIN_M
     outlines = _outlines(s, _box_around(result.place.x, result.place.y, reach))
