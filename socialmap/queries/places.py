@@ -141,18 +141,11 @@ def _covering_kern(point: Any) -> Any:
     )
 
 
-# Every search from coordinates asks this: plain SQL, which psycopg prepares on a connection.
-_KERN_AT = (
-    "SELECT k.code, k.name, k.gemeente_code, g.name AS gemeente_name FROM kern_piece p "
-    "JOIN kern k ON k.code = p.kern_code JOIN gemeente g ON g.code = k.gemeente_code "
-    "WHERE ST_Covers(p.geom, ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 28992)) "
-    "ORDER BY k.code LIMIT 1")
-
-
 def kern_at(ex: Executor, x: float, y: float) -> Row[Any] | None:
     """The kern whose area covers the RD point x, y, if any."""
+    # Asked by every search from coordinates: on the connection, without the ORM's overhead.
     conn = ex.connection() if isinstance(ex, Session) else ex
-    return conn.exec_driver_sql(_KERN_AT, {"x": float(x), "y": float(y)}).first()
+    return conn.execute(_covering_kern(_rd_point(x, y))).first()
 
 
 def pc4_with_kern(ex: Executor, pc4: str) -> Row[Any] | None:

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, select
 
 from ..models import Gemeente, Taxonomy, TaxonomyTerm
 from .filters import Filters
+from .taxonomy import term_ids_of
 
 __all__ = ["COUNT_CAP", "Counted", "Filters", "Hit", "Mode", "SearchQuery", "run_search"]
 
@@ -50,8 +51,6 @@ class SearchQuery:
     limit: int = 50
     offset: int = 0
     filters: Filters = field(default_factory=Filters)
-    # A kern search pages through what is located in the kern, then what serves it.
-    side: Literal["located", "serving"] = "located"
 
 
 # A subquery (an InitPlan): the point is built once per statement, not again for every row a
@@ -149,11 +148,10 @@ def page_sql(mode: Mode, shape: Shape) -> str:
     Only the KNN operator may be in the index scan's ORDER BY (a tie-breaker makes PostgreSQL
     15 sort every match), and ties are common: every home of a kern is published at the kern
     point, services share an address. So the first `head` rows are read in KNN order; when the
-    page's last row ties with the head's last row, the rest of the rows at that point are read
-    too (~=, one GiST probe), and that small set is ordered in full before the page is cut from
-    it: of those rows only the first offset + limit in (service, doc) order, read in that
-    order from ix_search_doc_point_order. (Two different points at exactly the same distance
-    are left to the index's order.)
+    page's last row ties with the head's last row, the other rows at that point are read too,
+    only the first offset + limit of them in (service, doc) order, in that order from
+    ix_search_doc_point_order; the small set is ordered in full before the page is cut from it.
+    (Two different points at exactly the same distance are left to the index's order.)
     `head` also covers COUNT_CAP + 1 rows for the modes that count, so the same scan counts.
     For kern search the number of services serving the kern from elsewhere comes along.
     """
@@ -277,20 +275,13 @@ def bind_values(q: SearchQuery, conn: Connection | None = None) -> dict[str, Any
 
 def term_ids(conn: Connection, facet: str, codes: Sequence[str]) -> list[UUID]:
     """Ids of the facet's terms with these codes and of their children."""
-    return list(conn.exec_driver_sql(
-        "SELECT t.id FROM taxonomy_term t JOIN taxonomy x ON x.id = t.taxonomy_id "
-        "LEFT JOIN taxonomy_term p ON p.id = t.parent_id "
-        "WHERE x.facet = %(facet)s AND (t.code = ANY(%(codes)s) OR p.code = ANY(%(codes)s))",
-        {"facet": facet, "codes": list(codes)}).scalars())
+    return list(conn.execute(term_ids_of(facet, codes)).scalars())
 
 
 def run_search(conn: Connection, q: SearchQuery) -> Counted:
     """The page of hits and the number matched (None for nearest, or above the cap)."""
     shape = Shape.of(q.filters)
     values = bind_values(q, conn)
-    if q.mode == "kern" and q.side == "serving":
-        rows = [Hit(r, "serves") for r in conn.exec_driver_sql(serving_sql(shape), values)]
-        return Counted(rows, None)
     raw = conn.exec_driver_sql(page_sql(q.mode, shape), values).all()
     rows = [Hit(r, "located") for r in raw]
     if q.mode == "nearest":
@@ -305,20 +296,20 @@ def run_search(conn: Connection, q: SearchQuery) -> Counted:
         # that is not full means the head held every located hit, so it counted them all;
         # only an offset past them leaves the capped count to go by.
         located_total = (scanned if raw or scanned <= COUNT_CAP
-                         else _located_total(conn, q, shape))
-        fill = replace(q, side="serving", offset=max(0, q.offset - located_total),
-                       limit=q.limit - len(rows))
-        rows += run_search(conn, fill).rows
+                         else _located_total(conn, q.mode, shape, values))
+        fill = {**values, "offset": max(0, q.offset - located_total),
+                "limit": q.limit - len(rows)}
+        rows += [Hit(r, "serves") for r in conn.exec_driver_sql(serving_sql(shape), fill)]
     if over:
         return Counted(rows, None, COUNT_CAP)
     return Counted(rows, scanned + (serving or 0))
 
 
-def _located_total(conn: Connection, q: SearchQuery, shape: Shape) -> int:
+def _located_total(conn: Connection, mode: Mode, shape: Shape, values: dict[str, Any]) -> int:
     """Exact number of hits located in the kern (only asked when paging past them)."""
     return int(conn.exec_driver_sql(
-        f"SELECT count(*) FROM search_doc d WHERE {spatial(q.mode)} AND {where(shape)}",
-        bind_values(q, conn)).scalar_one())
+        f"SELECT count(*) FROM search_doc d WHERE {spatial(mode)} AND {where(shape)}",
+        values).scalar_one())
 
 
 def unknown_terms(conn: Connection, facet: str, codes: Sequence[str]) -> list[str]:

@@ -14,7 +14,6 @@ from ..errors import NotFound
 from ..geo import to_rd
 from ..queries import contacts as contacts_q
 from ..queries import facets as facets_q
-from ..queries import search as search_q
 from ..schedule import now_local
 from . import outlines as outlines_svc
 from . import search as search_svc
@@ -84,10 +83,9 @@ def search_page(s: Session, req: search_svc.SearchRequest, settings: Settings,
     """Run the search, count the facets over its hits and fetch the outlines around it."""
     now = now or now_local()
     result = search_svc.search(s, req, settings, now)
-    query = search_q.SearchQuery(
-        mode=result.mode, x=result.place.x, y=result.place.y, radius=result.radius,
-        kern_code=result.kern_code, filters=search_svc.build_filters(s, req, settings, now))
-    counts = (facets_q.facet_counts(s.connection(), query, FACET_BUDGET_MS)
+    # Over the search's own hits: the same place, mode and (resolved) filters.
+    assert result.query is not None
+    counts = (facets_q.facet_counts(s.connection(), result.query, FACET_BUDGET_MS)
               if result.mode != "nearest"
               else {"category": {}, "audience": {}})
     reach = (result.radius or KERN_MODE_REACH_M) + MARGIN_M

@@ -58,6 +58,8 @@ class SearchResult:
     hits: list[dict[str, Any]] = field(default_factory=list)
     matched: int | None = None
     more_than: int | None = None
+    # The query as run (place, mode, resolved filters), for what else counts over its hits.
+    query: q.SearchQuery | None = None
 
 
 def tsquery(text: str) -> str:
@@ -157,7 +159,7 @@ def search(s: Session, req: SearchRequest, settings: Settings,
     hits = [hit_feature(row, now) for row in counted.rows]
     return SearchResult(request=req, place=place, mode=mode, radius=radius,
                         kern_code=kern_code, hits=hits, matched=counted.matched,
-                        more_than=counted.more_than)
+                        more_than=counted.more_than, query=query)
 
 
 @lru_cache(maxsize=4096)
