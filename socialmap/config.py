@@ -41,10 +41,13 @@ class Settings:
     pdok_url: str = "https://api.pdok.nl/bzk/locatieserver/search/v3_1"
     pool_size: int = 5
     statement_timeout_ms: int = 15000
-    # Public search answers (GET /api/v1/search without cookies) are kept this many seconds per
-    # worker and sent with the same max-age; 0 turns the cache off. Memory per worker in MiB.
+    # Public answers (GET /api/v1/search and some pages, without cookies) are kept this many
+    # seconds and the search sent with the same max-age; 0 turns the cache off. They are kept
+    # in files in `answer_cache_dir`, shared by the workers (gunicorn_conf makes one per server
+    # in /dev/shm), or per process when it is empty. MiB for each of the two caches.
     answer_cache_seconds: int = 60
-    answer_cache_mb: int = 32
+    answer_cache_mb: int = 128
+    answer_cache_dir: str = ""
     # Gap analysis norms overriding the defaults, e.g. "ontmoeting=3km, vervoer=serve"
     # (see docs/GAPS.md and socialmap/services/gaps.py).
     gap_norms: str = ""

@@ -1,7 +1,9 @@
 """gunicorn settings for `make serve`: `gunicorn -c python:socialmap.gunicorn_conf app:app`.
 
 Environment: SOCIALMAP_BIND (127.0.0.1:8000), SOCIALMAP_WORKERS (2 per core + 1, at most 8),
-SOCIALMAP_THREADS (4), SOCIALMAP_ACCESS_LOG ("-" for stdout, a file, or "off"). The database
+SOCIALMAP_THREADS (4), SOCIALMAP_ACCESS_LOG ("-" for stdout, a file, or "off"),
+SOCIALMAP_ANSWER_CACHE_DIR (the answers the workers share; by default a fresh directory in
+/dev/shm made at start, emptied on a HUP and removed at exit). The database
 pool of each worker is sized by SOCIALMAP_POOL_SIZE (see socialmap.config); keep it at least
 the thread count, so that no thread waits for a connection.
 Graceful restart: `kill -HUP <master pid>` starts new workers with fresh code and lets the old
@@ -11,7 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from gunicorn.glogging import Logger
@@ -55,6 +60,42 @@ errorlog = "-"
 loglevel = os.environ.get("SOCIALMAP_LOG_LEVEL", "info")
 
 
+def answer_cache_dir() -> str:
+    """A fresh directory for the answers the workers share (socialmap.cache.SharedCache): in
+    memory-backed /dev/shm when the machine has it, else in the system's temporary folder."""
+    shm = Path("/dev/shm")
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+    return tempfile.mkdtemp(prefix="socialmap-answers-", dir=base)
+
+
+def on_starting(server: Any) -> None:
+    # One shared answer cache per server, unless the environment names one (or turns caching
+    # off): the workers inherit the variable and each reads it as SOCIALMAP_ANSWER_CACHE_DIR.
+    if not os.environ.get("SOCIALMAP_ANSWER_CACHE_DIR"):
+        os.environ["SOCIALMAP_ANSWER_CACHE_DIR"] = answer_cache_dir()
+        os.environ["_SOCIALMAP_ANSWER_CACHE_MADE"] = "1"
+
+
+def on_reload(server: Any) -> None:
+    # New code may answer differently: the new workers start with an empty cache.
+    _empty(os.environ.get("SOCIALMAP_ANSWER_CACHE_DIR", ""), remove=False)
+
+
+def on_exit(server: Any) -> None:
+    if os.environ.pop("_SOCIALMAP_ANSWER_CACHE_MADE", None):
+        _empty(os.environ.get("SOCIALMAP_ANSWER_CACHE_DIR", ""), remove=True)
+
+
+def _empty(directory: str, remove: bool) -> None:
+    if not directory or not Path(directory).is_dir():
+        return
+    if remove:
+        shutil.rmtree(directory, ignore_errors=True)
+        return
+    for child in Path(directory).iterdir():
+        shutil.rmtree(child, ignore_errors=True)
+
+
 class JsonLogger(Logger):
     """gunicorn's logger with JSON lines: access lines with the app's fields, errors as JSON."""
 
@@ -66,13 +107,20 @@ class JsonLogger(Logger):
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
         if not self.cfg.accesslog:
             return
-        rid = next((v for k, v in resp.headers if k.lower() == REQUEST_ID_HEADER.lower()), None)
+        rid = cache = None
+        for name, value in resp.headers:
+            if name.lower() == REQUEST_ID_HEADER.lower():
+                rid = value
+            elif name.lower() == "x-cache":
+                cache = value
         status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
         # The path without its query: a query may hold the address a resident searched from.
         record = access_record(
             environ.get("REQUEST_METHOD", "-"), environ.get("PATH_INFO", ""), int(status),
             request_time.total_seconds() * 1000, rid,
-            bytes=getattr(resp, "sent", None), pid=os.getpid())
+            bytes=getattr(resp, "sent", None), pid=os.getpid(),
+            # "hit" or "miss" for the answers the cache may keep; absent for the others.
+            **({"cache": cache} if cache else {}))
         line = json.dumps({"ts": datetime.now(UTC).isoformat(timespec="milliseconds"), **record},
                           ensure_ascii=False)
         try:

@@ -12,6 +12,8 @@ from sqlalchemy import Connection, text
 from socialmap import create_app
 from socialmap.config import Settings
 
+from .staff import form_token
+
 NONCE = re.compile(r"'nonce-([^']+)'")
 
 
@@ -62,11 +64,38 @@ def test_the_initiative_api_is_kept_with_its_vary(cached: FlaskClient, service_i
     assert "Cookie" in states[1].headers["Vary"]
 
 
-def test_a_kern_page_with_forms_is_never_kept(cached: FlaskClient) -> None:
-    # It carries the visitor's CSRF token (a session cookie) and live support counts.
-    for _ in range(2):
-        resp = cached.get("/kern/GM0971-meers")
-        assert resp.status_code == 200 and "X-Cache" not in resp.headers
+def test_a_kern_page_is_kept_with_a_csrf_token_and_session_of_its_own_per_answer(
+        cached: FlaskClient, settings: Settings, conn: Connection) -> None:
+    # Each anonymous visitor gets the kept page with a token of their own in a session cookie
+    # of their own; the browser is still told not to store it.
+    app = cached.application
+    visitors = [app.test_client() for _ in range(3)]
+    pages = [v.get("/kern/GM0971-meers") for v in visitors]
+    assert [p.headers.get("X-Cache") for p in pages] == ["miss", "hit", "hit"]
+    tokens = [form_token(p.get_data(as_text=True)) for p in pages]
+    assert len(set(tokens)) == 3 and all(len(t) > 30 for t in tokens)
+    for page, token in zip(pages, tokens, strict=True):
+        assert page.headers["Cache-Control"] == "no-store"
+        assert "Set-Cookie" in page.headers and "\x00" not in page.get_data(as_text=True)
+        assert page.get_data(as_text=True).count(token) >= 1
+    bodies = [p.get_data(as_text=True) for p in pages]
+    for i in (1, 2):
+        assert (bodies[0].replace(tokens[0], "T").replace(nonce_of(pages[0]), "N")
+                == bodies[i].replace(tokens[i], "T").replace(nonce_of(pages[i]), "N"))
+    # The token of a kept answer posts with its own session, and not with another visitor's.
+    form = {"category": "vervoer", "audience": "ouderen",
+            "text": "Geen busje meer naar de huisarts sinds de lijn stopte, wie rijdt er mee?"}
+    wrong = visitors[2].post("/kern/GM0971-meers/behoefte",
+                             data={**form, "csrf_token": tokens[1]})
+    assert wrong.status_code == 403
+    posted = visitors[1].post("/kern/GM0971-meers/behoefte",
+                              data={**form, "csrf_token": tokens[1]},
+                              environ_base={"REMOTE_ADDR": "198.51.100.12"})
+    assert posted.status_code == 303
+    assert conn.execute(text("SELECT count(*) FROM need WHERE text LIKE 'Geen busje%'")
+                        ).scalar_one() == 1
+    # A visitor with a cookie (here: the one who posted) gets the page made for them.
+    assert "X-Cache" not in visitors[1].get("/kern/GM0971-meers").headers
 
 
 def test_a_search_page_is_kept_unless_it_counted_demand(cached: FlaskClient,

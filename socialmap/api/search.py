@@ -1,6 +1,7 @@
 """GET /api/v1/search: radius, nearest and kern search as a GeoJSON FeatureCollection."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -9,7 +10,7 @@ from flask import Response, current_app, request
 from werkzeug.datastructures import MultiDict
 
 from .. import db, settings
-from ..cache import TtlCache
+from ..cache import AnswerCache
 from ..schedule import now_local
 from ..services import demand
 from ..services import search as svc
@@ -88,6 +89,19 @@ def feature_collection(result: svc.SearchResult, args: MultiDict[str, str]) -> d
     return body
 
 
+def _encode(cached: Cached) -> bytes:
+    body, signals = cached
+    return orjson.dumps(signals) + b"\n" + body
+
+
+def _decode(data: bytes) -> Cached:
+    head, _, body = data.partition(b"\n")
+    signals = orjson.loads(head)
+    for row in signals:
+        row["month"] = date.fromisoformat(row["month"])
+    return body, signals
+
+
 def _answer(body: bytes, max_age: int, state: str) -> Response:
     resp = Response(body, mimetype=GEOJSON)
     if max_age > 0:
@@ -101,8 +115,9 @@ def _answer(body: bytes, max_age: int, state: str) -> Response:
 def search():  # noqa: ANN201
     cfg = settings.current()
     # Only anonymous requests: a signed-in editor sees an approval in search at once.
-    cache: TtlCache[Cached] | None = (
-        None if request.cookies else worker_cache(current_app, "search", lambda v: len(v[0])))
+    cache: AnswerCache[Cached] | None = (
+        None if request.cookies else worker_cache(current_app, "search", lambda v: len(v[0]),
+                                                  _encode, _decode))
     now = now_local()
     # The answer's opening hours ("open now", "opens at") hold for the minute it was made in.
     key = (request.host_url, request.full_path, now.replace(second=0, microsecond=0))

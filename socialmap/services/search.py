@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from .. import geocode
+from ..cache import TtlCache
 from ..config import Settings
 from ..errors import InvalidInput
 from ..geocode import Place
@@ -124,11 +126,41 @@ def build_filters(s: Session, req: SearchRequest, settings: Settings,
     )
 
 
+# Where a search starts depends on the reference geography only, which changes when it is
+# reloaded: places found are kept as long as public answers are (answer_cache_seconds), so a
+# reload shows in search within the same minute as any other change. Per process; a kern's
+# place is about 300 bytes, so 2 MiB keep every kern and thousands of points and postcodes.
+_PLACES: dict[tuple[Any, ...], TtlCache[Place]] = {}
+_PLACES_LOCK = threading.Lock()
+
+
+def _place_cache(settings: Settings) -> TtlCache[Place] | None:
+    if settings.answer_cache_seconds <= 0:
+        return None
+    key = (settings.database_url, settings.var_dir, settings.geocoder,
+           settings.answer_cache_seconds)
+    with _PLACES_LOCK:
+        cache = _PLACES.get(key)
+        if cache is None:
+            cache = _PLACES[key] = TtlCache[Place](settings.answer_cache_seconds, 2 * 2**20,
+                                                   lambda _place: 300)
+    return cache
+
+
 def resolve_origin(s: Session, req: SearchRequest, settings: Settings) -> Place:
+    """The place a search starts from; a question that found no place is never kept."""
+    cache = _place_cache(settings)
+    key = (req.kern, req.near)
+    if cache is not None and (place := cache.get(key)) is not None:
+        return place
     if req.kern is not None:
-        return geocode.kern_place(s, req.kern)
-    assert req.near is not None
-    return geocode.resolve(s, req.near, settings)
+        place = geocode.kern_place(s, req.kern)
+    else:
+        assert req.near is not None
+        place = geocode.resolve(s, req.near, settings)
+    if cache is not None:
+        cache.put(key, place)
+    return place
 
 
 def choose_mode(req: SearchRequest, place: Place) -> tuple[q.Mode, int | None, str | None]:

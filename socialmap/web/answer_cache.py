@@ -1,5 +1,6 @@
-"""Public pages kept for a minute per worker: the search page, an initiative's page and its API
-answer, asked again and again by residents and by area teams at home visits.
+"""Public pages kept for a minute: the search page, a kern's page, an initiative's page and its
+API answer, asked again and again by residents and by area teams at home visits. Under gunicorn
+the workers share them (socialmap.cache.SharedCache); otherwise each process keeps its own.
 
 Only anonymous requests (no cookie at all: no session, no language choice, so Dutch) of the
 listed endpoints, only 200 answers that set no cookie, are not marked private or no-store, and
@@ -7,58 +8,95 @@ counted no demand signal (a repeated search with few results is counted each tim
 holds the minute, since "open now" and "opens at" hold for the minute they were written in.
 
 A page's Content-Security-Policy nonce must differ per answer: the kept body has it replaced by a
-placeholder, and every answer from the cache gets a fresh nonce in its body and header.
+placeholder, and every answer from the cache gets a fresh nonce in its body and header. The
+same for a CSRF token, on a page whose view allows it (token_per_answer: the kern page, whose
+forms an anonymous visitor may post): every answer gets a token and session cookie of its own.
 """
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 from flask import Flask, Response, g, request, session
 
 from .. import settings
-from ..cache import TtlCache
+from ..cache import AnswerCache, SharedCache, TtlCache
 from ..schedule import now_local
+from .auth import CSRF_KEY, csrf_token
 from .security import NONCE_BYTES
 
 V = TypeVar("V")
 ENDPOINTS = frozenset({"pages.home", "pages.initiative", "pages.kern", "api.initiative"})
 PLACEHOLDER = b"\x00csp-nonce\x00"
+TOKEN_PLACEHOLDER = b"\x00csrf-token\x00"
 # Headers of the view's answer that a kept answer repeats.
-REPEATED = ("Vary", "Content-Language")
+REPEATED = ("Vary", "Content-Language", "Cache-Control")
 # (body with the placeholder, mimetype, repeated headers)
 Kept = tuple[bytes, str, tuple[tuple[str, str], ...]]
 
 
-def worker_cache(app: Flask, name: str, size: Callable[[V], int]) -> TtlCache[V] | None:
-    """This worker's cache `name` for public answers, made on first use; None when the
-    setting turns caching off."""
+def worker_cache(app: Flask, name: str, size: Callable[[V], int],
+                 encode: Callable[[V], bytes], decode: Callable[[bytes], V]
+                 ) -> AnswerCache[V] | None:
+    """The cache `name` for public answers, made on first use: shared by the workers when the
+    settings name a directory, else this process's own; None when caching is off."""
     cfg = settings.current()
     if cfg.answer_cache_seconds <= 0:
         return None
     key = f"socialmap.answer_cache.{name}"
     cache = app.extensions.get(key)
     if cache is None:
-        cache = app.extensions[key] = TtlCache[V](
-            cfg.answer_cache_seconds, cfg.answer_cache_mb * 2**20, size)
+        limit = cfg.answer_cache_mb * 2**20
+        if cfg.answer_cache_dir:
+            cache = SharedCache[V](Path(cfg.answer_cache_dir) / name, cfg.answer_cache_seconds,
+                                   limit, encode, decode)
+        else:
+            cache = TtlCache[V](cfg.answer_cache_seconds, limit, size)
+        app.extensions[key] = cache
     return cache
 
 
-def _cache(app: Flask) -> TtlCache[Kept] | None:
-    return worker_cache(app, "pages", lambda kept: len(kept[0]))
+def _encode(kept: Kept) -> bytes:
+    body, mimetype, headers = kept
+    return orjson.dumps([mimetype, headers]) + b"\n" + body
+
+
+def _decode(data: bytes) -> Kept:
+    head, _, body = data.partition(b"\n")
+    mimetype, headers = orjson.loads(head)
+    return body, mimetype, tuple((k, v) for k, v in headers)
+
+
+def _cache(app: Flask) -> AnswerCache[Kept] | None:
+    return worker_cache(app, "pages", lambda kept: len(kept[0]), _encode, _decode)
 
 
 def _key() -> tuple[Any, ...]:
     return (request.host_url, request.full_path, now_local().replace(second=0, microsecond=0))
 
 
+def token_per_answer() -> None:
+    """Say that this page may be kept although it carries a CSRF token (and so sets a session
+    cookie, and is no-store for the browser): each answer from the cache gets a token of its
+    own, made as the view would have made it. For pages whose forms need only that token."""
+    g.answer_cache_token_per_answer = True
+
+
+def _fresh_token_only() -> bool:
+    """The page set a session only to hold a new CSRF token, and its view allows that."""
+    return bool(g.get("answer_cache_token_per_answer")) and set(session.keys()) == {CSRF_KEY}
+
+
 def _keepable(response: Response) -> bool:
     control = response.headers.get("Cache-Control", "")
     db_session = g.get("db_session")
+    token_only = _fresh_token_only()
     return (response.status_code == 200 and not response.direct_passthrough
-            and "Set-Cookie" not in response.headers and not session.modified
-            and "no-store" not in control and "private" not in control
+            and "Set-Cookie" not in response.headers and (not session.modified or token_only)
+            and (token_only or ("no-store" not in control and "private" not in control))
             and not (db_session is not None and db_session.info.get("demand_written")))
 
 
@@ -78,6 +116,9 @@ def init_app(app: Flask) -> None:
             # The nonce the security hook puts in this answer's header.
             g.csp_nonce = secrets.token_urlsafe(NONCE_BYTES)
             body = body.replace(PLACEHOLDER, g.csp_nonce.encode())
+        if TOKEN_PLACEHOLDER in body:
+            # A token of this browser's own, in a session cookie set as the view sets it.
+            body = body.replace(TOKEN_PLACEHOLDER, csrf_token().encode())
         response = Response(body, mimetype=mimetype, headers=list(headers))
         response.headers["X-Cache"] = "hit"
         return response
@@ -91,6 +132,8 @@ def init_app(app: Flask) -> None:
         nonce = g.get("csp_nonce")
         if nonce:
             body = body.replace(nonce.encode(), PLACEHOLDER)
+        if (token := session.get(CSRF_KEY)) is not None:
+            body = body.replace(token.encode(), TOKEN_PLACEHOLDER)
         headers = tuple((k, v) for k in REPEATED if (v := response.headers.get(k)))
         cache.put(key, (body, response.mimetype or "text/html", headers))
         response.headers["X-Cache"] = "miss"

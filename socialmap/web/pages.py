@@ -18,7 +18,7 @@ from ..services import demand
 from ..services import needs as needs_svc
 from ..services import pages as svc
 from ..services.search import SearchResult
-from . import maps
+from . import answer_cache, maps
 from .filters import distance
 from .messages import PLACE_HELP_CODES, user_message
 from .needs import LABELS as NEED_LABELS
@@ -167,8 +167,10 @@ def kern(code: str):  # noqa: ANN201
                    taxonomy=page.taxonomy, posted=posted, supported=supported,
                    need_labels=NEED_LABELS, text_max=needs_svc.TEXT_MAX)
     response = Response(render_template("kern.html", **context))
-    # The page carries forms with this browser's CSRF token and live support counts.
+    # The page carries forms with this browser's CSRF token and live support counts: not for
+    # the browser to store; kept a minute by the answer cache, with a token per answer.
     response.headers["Cache-Control"] = "no-store"
+    answer_cache.token_per_answer()
     return response
 
 
