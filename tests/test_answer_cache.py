@@ -110,6 +110,17 @@ def test_a_search_page_is_kept_unless_it_counted_demand(cached: FlaskClient,
     assert searches == 3
 
 
+def test_map_data_is_kept_with_its_public_max_age(cached: FlaskClient) -> None:
+    path = "/api/v1/map?bbox=5.80,50.99,5.86,51.03&zoom=14"
+    first, second = cached.get(path), cached.get(path)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert (first.headers["X-Cache"], second.headers["X-Cache"]) == ("miss", "hit")
+    assert second.mimetype == "application/geo+json" and first.data == second.data
+    assert second.headers["Cache-Control"] == first.headers["Cache-Control"] == (
+        "public, max-age=60")
+    assert cached.get(path.replace("zoom=14", "zoom=13")).headers["X-Cache"] == "miss"
+
+
 def test_errors_and_other_pages_are_not_kept(cached: FlaskClient) -> None:
     for _ in range(2):
         assert "X-Cache" not in cached.get("/initiatief/not-a-uuid").headers

@@ -1,5 +1,5 @@
 """Public pages kept for a minute: the search page, a kern's page, an initiative's page and its
-API answer, asked again and again by residents and by area teams at home visits. Under gunicorn
+API answer, the live map's data, asked again and again by residents and by area teams at home visits. Under gunicorn
 the workers share them (socialmap.cache.SharedCache); otherwise each process keeps its own.
 
 Only anonymous requests (no cookie at all: no session, no language choice, so Dutch) of the
@@ -29,7 +29,8 @@ from .auth import CSRF_KEY, csrf_token
 from .security import NONCE_BYTES
 
 V = TypeVar("V")
-ENDPOINTS = frozenset({"pages.home", "pages.initiative", "pages.kern", "api.initiative"})
+ENDPOINTS = frozenset({"pages.home", "pages.initiative", "pages.kern", "api.initiative",
+                       "api.map_data"})
 PLACEHOLDER = b"\x00csp-nonce\x00"
 TOKEN_PLACEHOLDER = b"\x00csrf-token\x00"
 # Headers of the view's answer that a kept answer repeats.
