@@ -9,19 +9,13 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import random
-import re
-import signal
-import socket
 import statistics
-import subprocess
-import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date
 from datetime import time as dtime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,8 +26,8 @@ from socialmap.db import local_cluster
 from socialmap.queries import search as q
 from socialmap.services.search import tsquery
 
-from .report import ROOT, write_section
-from .tools import ensure_wrk, load_average
+from .report import write_section
+from .tools import cache_summary, gunicorn, load_average, run_wrk
 
 RNG_SEED = 20261122
 
@@ -119,33 +113,6 @@ def time_sql(engine: Any, case: Case, origins: list[tuple[str, float, float]],
     return statement, function, statistics.fmean(hits)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn(url: str, port: int, workers: int,
-                   cache_seconds: int = 0) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "SOCIALMAP_DATABASE_URL": url, "SOCIALMAP_SHOW_DEMO": "true",
-           "SOCIALMAP_ANSWER_CACHE_SECONDS": str(cache_seconds)}
-    proc = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", str(workers), "-k", "gthread",
-         "--threads", "4", "-b", f"127.0.0.1:{port}", "--log-level", "warning", "app:app"],
-        cwd=ROOT, env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/healthz")
-            if c.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("gunicorn did not come up")
-
-
 def search_paths(case: Case, origins: list[tuple[str, float, float]], n: int) -> list[str]:
     paths = []
     for code, x, y in origins[:n]:
@@ -174,37 +141,6 @@ def time_http(port: int, paths: list[str], runs: int) -> tuple[list[float], int]
     return times, errors
 
 
-WRK_LUA = """
-local paths = {}
-for line in io.lines("%s") do paths[#paths + 1] = line end
-local i = 0
-request = function()
-  i = i %% #paths + 1
-  return wrk.format("GET", paths[i])
-end
-"""
-
-
-def run_wrk(port: int, paths: list[str], duration: int, connections: int) -> dict[str, Any]:
-    wrk = ensure_wrk()
-    with tempfile.TemporaryDirectory() as tmp:
-        plist = Path(tmp) / "paths.txt"
-        plist.write_text("\n".join(paths) + "\n")
-        script = Path(tmp) / "paths.lua"
-        script.write_text(WRK_LUA % plist)
-        out = subprocess.run(
-            [wrk, "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
-             f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    lat = dict(re.findall(r"\s+(50|75|90|99)%\s+([\d.]+\w+)", out))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(r"Socket errors: (.*)", out)
-    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    return {"rps": rps, "latency": lat, "requests": total,
-            "non2xx": int(non2xx.group(1)) if non2xx else 0,
-            "socket_errors": socket_errors.group(1) if socket_errors else "none"}
-
-
 def verdict(value: float, target: float | None) -> str:
     if target is None:
         return ""
@@ -217,7 +153,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=300)
     ap.add_argument("--duration", type=int, default=20)
     ap.add_argument("--connections", type=int, default=16)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=None,
+                    help="gunicorn workers (default: socialmap/gunicorn_conf.py's)")
     ap.add_argument("--skip-http", action="store_true")
     args = ap.parse_args()
 
@@ -244,11 +181,10 @@ def main() -> None:
              "| case | hits (mean) | SQL p50 | SQL p95 | SQL p99 | SQL p95 target | "
              "function p50 | function p95 | HTTP p50 | HTTP p95 | HTTP p99 |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
-    server = None
-    port = free_port()
-    try:
-        if not args.skip_http:
-            server = start_gunicorn(url, port, args.workers)
+    with ExitStack() as stack:
+        server = None if args.skip_http else stack.enter_context(
+            gunicorn(url, workers=args.workers, env={"SOCIALMAP_ANSWER_CACHE_SECONDS": "0",
+                                                     "SOCIALMAP_SHOW_DEMO": "true"}))
         for case in cases():
             sql, function, hits = time_sql(engine, case, origins, args.runs)
             target = case.target_sql_p95_ms
@@ -258,7 +194,8 @@ def main() -> None:
                    f"{verdict(pct(sql, 95), target)} | {pct(function, 50):.2f} ms | "
                    f"{pct(function, 95):.2f} ms |")
             if server:
-                web, errors = time_http(port, search_paths(case, origins, 400), args.runs)
+                web, errors = time_http(server.port, search_paths(case, origins, 400),
+                                        args.runs)
                 row += (f" {pct(web, 50):.2f} ms | {pct(web, 95):.2f} ms | {pct(web, 99):.2f} ms"
                         f"{f' ({errors} errors)' if errors else ''} |")
             else:
@@ -266,41 +203,42 @@ def main() -> None:
             print(row)
             lines.append(row)
         if server:
+            workers = server.booted_workers()
+            stack.close()
             mix = []
             for case in cases()[:3]:
                 mix += search_paths(case, origins, 400)
             random.Random(RNG_SEED).shuffle(mix)
             lines += ["", f"Throughput of `/api/v1/search`: radius 3 km, nearest 10 and kern "
                           f"searches from 400 kern points mixed ({len(mix):,} distinct URLs, "
-                          f"repeated in turn), gunicorn with {args.workers} workers (gthread, 4 "
-                          f"threads), wrk {args.connections} connections for {args.duration} s "
-                          "on loopback after 5 s of warm-up, database on the same machine:", ""]
-            runs = [("answer cache off (every request searches)", server, port)]
-            cached_port = free_port()
-            runs.append(("answer cache on, as served by default "
-                         "(SOCIALMAP_ANSWER_CACHE_SECONDS=60)", None, cached_port))
-            for label, proc, run_port in runs:
-                if proc is None:
-                    server.send_signal(signal.SIGTERM)
-                    server.wait(timeout=10)
-                    server = start_gunicorn(url, run_port, args.workers, cache_seconds=60)
-                run_wrk(run_port, mix, 5, args.connections)
-                result = run_wrk(run_port, mix, args.duration, args.connections)
-                rps = result["rps"]
+                          f"repeated in turn), gunicorn as `make serve` runs it "
+                          f"(socialmap/gunicorn_conf.py: {workers} workers, gthread, "
+                          f"JSON access log to a file), wrk {args.connections} connections "
+                          f"for {args.duration} s on loopback after 5 s of warm-up, database "
+                          "on the same machine:", ""]
+            for label, seconds in (("answer cache off (every request searches)", "0"),
+                                   ("answer cache on, as served by default "
+                                    "(SOCIALMAP_ANSWER_CACHE_SECONDS=60)", "60")):
+                with gunicorn(url, workers=args.workers,
+                              env={"SOCIALMAP_ANSWER_CACHE_SECONDS": seconds,
+                                   "SOCIALMAP_SHOW_DEMO": "true"}) as run:
+                    run_wrk(run.port, mix, 5, args.connections)
+                    mark = run.access_mark()
+                    result = run_wrk(run.port, mix, args.duration, args.connections)
+                    cached = cache_summary(run.count_cache(mark))
+                rps, lat = result.rps, result.latency_ms
                 rps_verdict = "met" if rps >= 1000 else f"missed by {1000 - rps:.0f}/s"
-                lines += [f"- {label}: **{rps:.0f} requests/s** ({result['requests']:,} "
+                p99_verdict = "met" if lat["p99"] < 20 else "missed"
+                lines += [f"- {label}: **{rps:,.0f} requests/s** ({result.requests:,} "
                           f"requests; target ≥ 1,000/s: {rps_verdict}); latency p50 "
-                          f"{result['latency'].get('50')}, p90 {result['latency'].get('90')}, "
-                          f"p99 {result['latency'].get('99')}; errors: {result['non2xx']} "
-                          f"non-2xx, socket errors: {result['socket_errors']}"]
+                          f"{lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms, p99 {lat['p99']:.1f} "
+                          f"ms (target < 20 ms: {p99_verdict}); errors: {result.errors}, "
+                          f"socket errors: {result.socket_errors or 'none'}; {cached}"]
                 print(lines[-1])
-            lines += ["", "With the cache on, a URL asked again within the minute is answered "
-                          "from the worker's memory: this benchmark repeats its URLs, so that "
-                          "figure is the cache's; the figure with the cache off is the search's."]
-    finally:
-        if server:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=10)
+            lines += ["", "With the cache on, a URL asked again within the same minute is "
+                          "answered from the cache the workers share: this benchmark repeats "
+                          "its URLs, so that figure is the cache's; the figure with the cache "
+                          "off is the search's."]
     lines += ["", f"Machine before: {load_before}; after: {load_average()}."]
     write_section("search", "Search latency and throughput", "\n".join(lines))
 
