@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ROOT / "docs" / "BENCHMARKS.md"
+# A trial run can write elsewhere: SOCIALMAP_BENCHMARKS=/tmp/trial.md python -m bench.load
+BENCHMARKS = Path(os.environ.get("SOCIALMAP_BENCHMARKS") or ROOT / "docs" / "BENCHMARKS.md")
 HEADER = ("# Benchmarks\n\nEvery figure is written by a script in `bench/`; "
           "rerun it to refresh its section.\n")
 
@@ -42,4 +43,4 @@ def write_section(key: str, title: str, body: str) -> None:
     text = pattern.sub(lambda _m: section, text) if pattern.search(text) else (
         text.rstrip("\n") + "\n\n" + section)
     BENCHMARKS.write_text(text)
-    print(f"wrote section '{title}' to {BENCHMARKS.relative_to(ROOT)}")
+    print(f"wrote section '{title}' to {BENCHMARKS}")
