@@ -141,3 +141,32 @@ def test_the_page_shows_no_number_for_an_uncounted_code(client: FlaskClient,
     assert label and "class=\"count\"" not in label.group(1)
     assert re.search(r'id="category-vervoer"[^>]*>\s*<label[^>]*>[^<]*<span class="count">',
                      html)
+
+
+def test_a_hit_counts_once_for_a_parent_of_two_of_its_terms(
+        conn: Connection, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pass groups hits by their term ids: a hit with two children of one parent is one
+    hit of that parent, whichever way it is counted."""
+    meers = _meers(conn)
+    x, y = float(meers.x), float(meers.y)
+    before = _counts(conn, settings, radius=3000)["category"]
+    for i in range(4):
+        _add(conn, (x + i * 30, y + 50), f"Vervoer {i}", "vervoersdienst",
+             categories=("vrijwilligersvervoer", "buurtbus"), audiences=("ouderen",))
+    _add(conn, (x, y + 80), "Buurtbus", "vervoersdienst", categories=("buurtbus",))
+    counted = _counts(conn, settings, radius=3000)
+    added = {code: n - before.get(code, 0) for code, n in counted["category"].items()}
+    assert (added["vrijwilligersvervoer"], added["buurtbus"], added["vervoer"]) == (4, 5, 5)
+    assert counted["category"]["vervoer"] == _total(conn, settings, radius=3000,
+                                                    categories=("vervoer",))
+    monkeypatch.setattr(facets, "SCAN_BUDGET", 2)
+    assert _counts(conn, settings, radius=3000) == counted
+
+
+def test_the_pass_leaves_the_planner_as_it_was(conn: Connection, settings: Settings,
+                                               crowded: dict[str, Any]) -> None:
+    """The pass is planned with index scans and sorts off; the statements after it are not."""
+    conn.exec_driver_sql("SET LOCAL enable_sort = on")
+    _counts(conn, settings, radius=3000)
+    for name in ("enable_indexscan", "enable_sort"):
+        assert conn.exec_driver_sql(f"SHOW {name}").scalar_one() == "on", name

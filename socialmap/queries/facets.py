@@ -5,11 +5,12 @@ facet's own, so the counts say what ticking one more box (an OR within the facet
 A parent term counts the hits of its children too, as its filter includes them.
 
 Counts are capped like the search's own total (COUNT_CAP, shown as "200+"). The first
-statement counts every code over at most SCAN_BUDGET hits, read from `search_doc` with their
-term ids in the row: that is exact when the facet has no more hits than that, and settles every
-code already seen more than COUNT_CAP times. Only when codes are left open does a second
-statement count those codes, each up to the cap, over all the hits. Facets whose hits are the
-same (no facet filter chosen) share one scan.
+statement reads at most SCAN_BUDGET hits from `search_doc` (their term ids are in the row),
+groups them by their term ids and counts every code over the groups: that is exact when the
+facet has no more hits than that, and settles every code already seen more than COUNT_CAP
+times. Only when codes are left open (beyond SCAN_BUDGET hits, a code in fewer than 1 % of
+them) does a second statement count those codes, each up to the cap, over all the hits.
+Facets whose hits are the same (no facet filter chosen) share one scan.
 """
 from __future__ import annotations
 
@@ -25,8 +26,14 @@ from . import search
 from .search import COUNT_CAP, Shape, serving_where, spatial, where
 
 FACET_FILTERS = {"category": "categories", "audience": "audiences"}
-# Hits read with their term ids in one pass before counting code by code.
-SCAN_BUDGET = 2_000
+# Hits read with their term ids in one pass before counting code by code: enough for every code
+# seen in more than 1 % of the hits to pass COUNT_CAP, so that the pass settles most searches.
+SCAN_BUDGET = 30_000
+# For that pass: PostgreSQL expects a radius to hold a few dozen hits (ST_DWithin's selectivity
+# on top of its box's) where it holds thousands, so it would fetch them tuple by tuple through
+# the GiST and sort their term arrays to group them; a bitmap reads each heap page once and a
+# hash groups them, at half the time (generic and custom plans alike).
+SCAN_PLANNER = (("enable_indexscan", "off"), ("enable_sort", "off"))
 
 
 def _pairs(facet: str) -> str:
@@ -53,22 +60,26 @@ def _hits(mode: search.Mode, shape: Shape, extra: str = "") -> str:
 @lru_cache(maxsize=256)
 def _scan_sql(mode: search.Mode, shapes: tuple[tuple[str, Shape], ...]) -> str:
     """Per facet its codes' counts over at most SCAN_BUDGET + 1 hits, and (code NULL) how
-    many hits were scanned."""
+    many hits were scanned.
+
+    The hits are grouped by their term ids first: hits share a few hundred combinations of
+    terms at most, so only those are joined to the codes, not every hit (the count per hit
+    and code, DISTINCT over the hits, cost more than reading them)."""
     ctes, parts, named = [], [], {}
     for facet, shape in shapes:
         if shape not in named:
             named[shape] = f"h_{facet}"
-            ctes.append(f"h_{facet} AS MATERIALIZED (SELECT row_number() OVER () AS n, terms "
-                        f"FROM ({_hits(mode, shape)} LIMIT {SCAN_BUDGET + 1}) x)")
-            parts.append(f"SELECT '{facet}' AS facet, NULL AS code, count(*) AS hits "
+            ctes.append(f"h_{facet} AS MATERIALIZED (SELECT terms, count(*) AS n "
+                        f"FROM ({_hits(mode, shape)} LIMIT {SCAN_BUDGET + 1}) x GROUP BY terms)")
+            parts.append(f"SELECT '{facet}' AS facet, NULL AS code, sum(n) AS hits "
                          f"FROM h_{facet}")
         h = named[shape]
-        ctes.append(f"p_{facet} AS ({_pairs(facet)})")
+        ctes.append(f"p_{facet} AS MATERIALIZED ({_pairs(facet)})")
         # A hit counts once per code however many of the code's terms it has.
         parts.append(
-            f"SELECT '{facet}', p.code, count(DISTINCT h.n) FROM {h} h "
-            f"CROSS JOIN LATERAL unnest(h.terms) AS u(id) JOIN p_{facet} p ON p.id = u.id "
-            "GROUP BY p.code")
+            f"SELECT '{facet}', c.code, sum(h.n) FROM {h} h CROSS JOIN LATERAL ("
+            f"SELECT DISTINCT p.code FROM unnest(h.terms) AS u(id) JOIN p_{facet} p "
+            "ON p.id = u.id) c GROUP BY c.code")
     return f"WITH {', '.join(ctes)} " + " UNION ALL ".join(parts)
 
 
@@ -94,9 +105,9 @@ def facet_counts(conn: Connection, q: search.SearchQuery,
     values = search.bind_values(q, conn)
     counts: dict[str, dict[str, int | None]] = {facet: {} for facet in FACET_FILTERS}
     scanned: dict[str, int] = {}
-    for facet, code, hits in conn.exec_driver_sql(_scan_sql(q.mode, shapes), values):
+    for facet, code, hits in _planned(conn, SCAN_PLANNER, _scan_sql(q.mode, shapes), values):
         if code is None:
-            scanned[facet] = int(hits)
+            scanned[facet] = int(hits or 0)
         elif hits:
             counts[facet][code] = min(int(hits), COUNT_CAP + 1)
     shape_of = dict(shapes)
@@ -119,6 +130,22 @@ def facet_counts(conn: Connection, q: search.SearchQuery,
             if hits:
                 counts[facet][code] = min(int(hits), COUNT_CAP + 1)
     return counts
+
+
+def _planned(conn: Connection, planner: tuple[tuple[str, str], ...], sql: str,
+             values: dict[str, Any]) -> list[Any]:
+    """The statement's rows, planned with these planner settings; the transaction's own are
+    set back afterwards."""
+    names = [name for name, _value in planner]
+    setting = ", ".join(f"current_setting('{name}'), set_config('{name}', '{value}', true)"
+                        for name, value in planner)
+    previous = conn.exec_driver_sql(f"SELECT {setting}").one()[::2]
+    try:
+        return list(conn.exec_driver_sql(sql, values))
+    finally:
+        conn.exec_driver_sql("SELECT " + ", ".join(
+            f"set_config('{name}', %(v{i})s, true)" for i, name in enumerate(names)),
+            {f"v{i}": value for i, value in enumerate(previous)})
 
 
 def _within(conn: Connection, budget_ms: int | None, sql: str,
