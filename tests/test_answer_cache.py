@@ -1,5 +1,6 @@
-"""Public pages kept per worker for a minute (web/answer_cache.py): anonymous requests only, a
-fresh CSP nonce in every answer, never a page that set a cookie, counted demand or is private."""
+"""Public pages kept for a minute (web/answer_cache.py): anonymous requests only, a fresh CSP
+nonce in every answer (and a CSRF token on the kern page), never a page that set a cookie for
+another reason, counted demand or is private."""
 from __future__ import annotations
 
 import re

@@ -119,8 +119,9 @@ def search():  # noqa: ANN201
         None if request.cookies else worker_cache(current_app, "search", lambda v: len(v[0]),
                                                   _encode, _decode))
     now = now_local()
-    # The answer's opening hours ("open now", "opens at") hold for the minute it was made in.
-    key = (request.host_url, request.full_path, now.replace(second=0, microsecond=0))
+    # An answer is at most answer_cache_seconds old, its "open now" included: as old as the
+    # max-age lets any browser or proxy reuse it anyway.
+    key = (request.host_url, request.full_path)
     if cache is not None and (cached := cache.get(key)) is not None:
         body, signals = cached
         demand.write(db.session(), signals)

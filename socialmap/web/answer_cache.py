@@ -1,11 +1,14 @@
 """Public pages kept for a minute: the search page, a kern's page, an initiative's page and its
-API answer, the live map's data, asked again and again by residents and by area teams at home visits. Under gunicorn
-the workers share them (socialmap.cache.SharedCache); otherwise each process keeps its own.
+API answer, the live map's data, asked again and again by residents and by area teams at home
+visits. Under gunicorn the workers share them (socialmap.cache.SharedCache); otherwise each
+process keeps its own.
 
 Only anonymous requests (no cookie at all: no session, no language choice, so Dutch) of the
 listed endpoints, only 200 answers that set no cookie, are not marked private or no-store, and
-counted no demand signal (a repeated search with few results is counted each time). The key
-holds the minute, since "open now" and "opens at" hold for the minute they were written in.
+counted no demand signal (a repeated search with few results is counted each time). A kept
+answer is at most the setting's seconds old, "open now" included. (The key held the minute
+once; then every kept answer expired at once on the minute, and the site answered a burst of
+misses at every minute's start.)
 
 A page's Content-Security-Policy nonce must differ per answer: the kept body has it replaced by a
 placeholder, and every answer from the cache gets a fresh nonce in its body and header. The
@@ -24,7 +27,6 @@ from flask import Flask, Response, g, request, session
 
 from .. import settings
 from ..cache import AnswerCache, SharedCache, TtlCache
-from ..schedule import now_local
 from .auth import CSRF_KEY, csrf_token
 from .security import NONCE_BYTES
 
@@ -76,7 +78,7 @@ def _cache(app: Flask) -> AnswerCache[Kept] | None:
 
 
 def _key() -> tuple[Any, ...]:
-    return (request.host_url, request.full_path, now_local().replace(second=0, microsecond=0))
+    return (request.host_url, request.full_path)
 
 
 def token_per_answer() -> None:
