@@ -59,8 +59,8 @@ def _hits(mode: search.Mode, shape: Shape, extra: str = "") -> str:
 
 @lru_cache(maxsize=256)
 def _scan_sql(mode: search.Mode, shapes: tuple[tuple[str, Shape], ...]) -> str:
-    """Per facet its codes' counts over at most SCAN_BUDGET + 1 hits, and (code NULL) how
-    many hits were scanned.
+    """Per facet each of its codes with its count over at most SCAN_BUDGET + 1 hits (NULL for
+    none), and (code NULL) how many hits were scanned.
 
     The hits are grouped by their term ids first: hits share a few hundred combinations of
     terms at most, so only those are joined to the codes, not every hit (the count per hit
@@ -75,11 +75,13 @@ def _scan_sql(mode: search.Mode, shapes: tuple[tuple[str, Shape], ...]) -> str:
                          f"FROM h_{facet}")
         h = named[shape]
         ctes.append(f"p_{facet} AS MATERIALIZED ({_pairs(facet)})")
-        # A hit counts once per code however many of the code's terms it has.
+        # Every code of the facet, with its hits (NULL for none). A hit counts once per code
+        # however many of the code's terms it has.
         parts.append(
-            f"SELECT '{facet}', c.code, sum(h.n) FROM {h} h CROSS JOIN LATERAL ("
+            f"SELECT '{facet}', a.code, c.n FROM (SELECT DISTINCT code FROM p_{facet}) a "
+            f"LEFT JOIN (SELECT c.code, sum(h.n) AS n FROM {h} h CROSS JOIN LATERAL ("
             f"SELECT DISTINCT p.code FROM unnest(h.terms) AS u(id) JOIN p_{facet} p "
-            "ON p.id = u.id) c GROUP BY c.code")
+            "ON p.id = u.id) c GROUP BY c.code) c ON c.code = a.code")
     return f"WITH {', '.join(ctes)} " + " UNION ALL ".join(parts)
 
 
@@ -105,10 +107,13 @@ def facet_counts(conn: Connection, q: search.SearchQuery,
     values = search.bind_values(q, conn)
     counts: dict[str, dict[str, int | None]] = {facet: {} for facet in FACET_FILTERS}
     scanned: dict[str, int] = {}
+    codes: dict[str, set[str]] = {facet: set() for facet in FACET_FILTERS}
     for facet, code, hits in _planned(conn, SCAN_PLANNER, _scan_sql(q.mode, shapes), values):
         if code is None:
             scanned[facet] = int(hits or 0)
-        elif hits:
+            continue
+        codes[facet].add(code)
+        if hits:
             counts[facet][code] = min(int(hits), COUNT_CAP + 1)
     shape_of = dict(shapes)
     # A facet that shares its scan shares its total too.
@@ -118,7 +123,7 @@ def facet_counts(conn: Connection, q: search.SearchQuery,
     for facet in sorted(over):
         # Beyond the budget a code seen no more than COUNT_CAP times may have more hits.
         settled = {code for code, n in counts[facet].items() if n is not None and n > COUNT_CAP}
-        open_codes = sorted(set(_all_codes(conn, facet)) - settled)
+        open_codes = sorted(codes[facet] - settled)
         if not open_codes:
             continue
         rows = _within(conn, budget_ms, _open_sql(q.mode, facet, shape_of[facet]),
@@ -169,8 +174,3 @@ def _within(conn: Connection, budget_ms: int | None, sql: str,
         if not isinstance(err.orig, QueryCanceled):
             raise
         return None
-
-
-def _all_codes(conn: Connection, facet: str) -> list[str]:
-    return list(conn.exec_driver_sql(
-        f"SELECT DISTINCT code FROM ({_pairs(facet)}) p").scalars())
