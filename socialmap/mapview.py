@@ -251,12 +251,32 @@ class OutlineLayer(MacroElement):
     def __init__(self, outline: Outline) -> None:
         super().__init__()
         self._name = "GeoJson"
-        # Spaced as folium wrote it (and as pages are searched for '"kind": "focus"').
-        self.data = _js({"type": "Feature", "geometry": outline.geometry,
-                         "properties": {"kind": outline.kind, "label": outline.label}},
-                        separators=(", ", ": "))
+        self.data = _outline_data(outline)
         self.options = _js({"style": OUTLINE_STYLES[outline.kind], "interactive": False,
                             "smoothFactor": 1.5})
+
+
+# The outlines' JSON by (geometry object, kind, label). The geometries come from the process's
+# cache of outlines (services/outlines.py), the same objects for every page around them, and
+# writing their coordinates out was a third of a map's time. An entry holds its geometry, so
+# the id in its key cannot pass to another object while it is kept; a full memo is emptied.
+_OUTLINE_DATA: dict[tuple[int, str, str], tuple[dict[str, Any], str]] = {}
+OUTLINE_DATA_MAX = 8192
+
+
+def _outline_data(outline: Outline) -> str:
+    key = (id(outline.geometry), outline.kind, outline.label)
+    kept = _OUTLINE_DATA.get(key)
+    if kept is not None and kept[0] is outline.geometry:
+        return kept[1]
+    # Spaced as folium wrote it (and as pages are searched for '"kind": "focus"').
+    data = _js({"type": "Feature", "geometry": outline.geometry,
+                "properties": {"kind": outline.kind, "label": outline.label}},
+               separators=(", ", ": "))
+    if len(_OUTLINE_DATA) >= OUTLINE_DATA_MAX:
+        _OUTLINE_DATA.clear()
+    _OUTLINE_DATA[key] = (outline.geometry, data)
+    return data
 
 
 def build_map(spec: MapSpec) -> folium.Map:
