@@ -349,3 +349,33 @@ def test_purge_deletes_old_rejected_needs(conn: Connection) -> None:
         s.commit()
     assert done["rejected_needs_deleted"] == 1
     assert conn.execute(text("SELECT text FROM need")).scalars().all() == ["Recent afgewezen"]
+
+
+def test_a_kern_shows_its_needs_per_status_most_supported_first(conn: Connection) -> None:
+    """One statement gives each status its own limit and order: most support first, then the
+    newest."""
+    from datetime import timedelta
+
+    from socialmap.queries import needs as q
+    from socialmap.services.auth import utcnow
+
+    term = conn.execute(text("SELECT id FROM taxonomy_term WHERE code = 'vervoer'")).scalar_one()
+    now = utcnow()
+    ids = {}
+    for name, status, age in (("a1", "approved", 3), ("a2", "approved", 2),
+                              ("a3", "approved", 1), ("r1", "resolved", 3),
+                              ("r2", "resolved", 2), ("p1", "pending", 1)):
+        ids[name] = conn.execute(text(
+            "INSERT INTO need (kern_code, category_id, text, status, created_at) "
+            "VALUES (:k, :t, :x, :s, :c) RETURNING id"),
+            {"k": MEERS, "t": term, "x": f"Behoefte {name} in Meers", "s": status,
+             "c": now - timedelta(days=age)}).scalar_one()
+    conn.execute(text("INSERT INTO support (need_id, kind, voter_hash) VALUES "
+                      "(:n, 'need', 'x1'), (:n, 'help', 'x2')"), {"n": ids["a1"]})
+    found = q.kern_needs(conn, MEERS, {"approved": 2, "resolved": 20})
+    assert [r.text for r in found["approved"]] == ["Behoefte a1 in Meers",
+                                                   "Behoefte a3 in Meers"]
+    assert [r.text for r in found["resolved"]] == ["Behoefte r2 in Meers",
+                                                   "Behoefte r1 in Meers"]
+    assert set(found) == {"approved", "resolved"}
+    assert found["approved"][0].need_count == 1 and found["approved"][0].help_count == 1

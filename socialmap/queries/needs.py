@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, exists, func, or_, select
+from sqlalchemy import Connection, and_, bindparam, case, delete, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
@@ -23,6 +23,7 @@ from ..models import (
     TaxonomyTerm,
     User,
 )
+from ..models.voice import NEED_STATUSES
 
 N, SUP, K, G = Need.__table__, Support.__table__, Kern.__table__, Gemeente.__table__
 S, L, SAL, SA = (Service.__table__, Location.__table__, ServiceAtLocation.__table__,
@@ -72,23 +73,34 @@ def _need_from() -> Any:
 
 def _kern_needs() -> Any:
     cols = _need_columns()
-    return (select(*cols).select_from(_need_from())
-            .where(N.c.kern_code == bindparam("kern_code"),
-                   N.c.status.in_(bindparam("statuses", expanding=True)))
-            .order_by((cols[-2] + cols[-1]).desc(), N.c.created_at.desc())
-            .limit(bindparam("limit")))
+    ranked = select(*cols, func.row_number().over(
+        partition_by=N.c.status,
+        order_by=((cols[-2] + cols[-1]).desc(), N.c.created_at.desc())).label("rank"),
+    ).select_from(_need_from()).where(
+        N.c.kern_code == bindparam("kern_code"),
+        N.c.status.in_(bindparam("statuses", expanding=True))).subquery()
+    return (select(*(c for c in ranked.c if c.name != "rank"))
+            .where(ranked.c.rank <= case(*(
+                (ranked.c.status == status, bindparam(f"limit_{status}"))
+                for status in NEED_STATUSES), else_=0))
+            .order_by(ranked.c.status, ranked.c.rank))
 
 
-# Built once: every kern page runs it twice, and building it (and its cache key) cost about as
-# much as the database's answer.
+# Built once: every kern page runs it, and building it (and its cache key) cost about as much
+# as the database's answer.
 _KERN_NEEDS = _kern_needs()
 
 
-def kern_needs(conn: Connection, kern_code: str, statuses: Sequence[str],
-               limit: int = 100) -> list[Any]:
-    """Needs of a kern with these statuses, most supported first, with their counts."""
-    return list(conn.execute(_KERN_NEEDS, {"kern_code": kern_code, "statuses": list(statuses),
-                                           "limit": limit}))
+def kern_needs(conn: Connection, kern_code: str,
+               limits: dict[str, int]) -> dict[str, list[Any]]:
+    """Needs of a kern per status (up to its limit), most supported first, with their counts;
+    one statement for all the statuses."""
+    found: dict[str, list[Any]] = {status: [] for status in limits}
+    for row in conn.execute(_KERN_NEEDS, {
+            "kern_code": kern_code, "statuses": list(limits),
+            **{f"limit_{status}": limits.get(status, 0) for status in NEED_STATUSES}}):
+        found[row.status].append(row)
+    return found
 
 
 def need_row(conn: Connection, need_id: uuid.UUID) -> Any | None:

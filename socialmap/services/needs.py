@@ -151,9 +151,9 @@ def plan_dict(row: Any) -> dict[str, Any]:
 def kern_voice(s: Session, kern_code: str, show_demo: bool) -> dict[str, Any]:
     """Approved needs, recently resolved ones and plans of a kern, with their support."""
     conn = s.connection()
-    return {"needs": [need_dict(r) for r in q.kern_needs(conn, kern_code, ("approved",))],
-            "resolved": [need_dict(r) for r in q.kern_needs(conn, kern_code, ("resolved",),
-                                                             limit=20)],
+    needs = q.kern_needs(conn, kern_code, {"approved": 100, "resolved": 20})
+    return {"needs": [need_dict(r) for r in needs["approved"]],
+            "resolved": [need_dict(r) for r in needs["resolved"]],
             "plans": [plan_dict(r) for r in q.kern_plans(conn, kern_code, show_demo)]}
 
 
