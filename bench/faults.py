@@ -236,7 +236,11 @@ def drill(cluster: Cluster, url: str, *, after: float = 10, down: float = 3,
     samples: list[Sample] = []
     batches: list[Batch] = []
     stop = threading.Event()
-    with gunicorn(url, workers=workers, threads=threads, access_log=False) as server:
+    # The answer cache off: every request must reach the database, so that each one shows how
+    # the app meets its absence (with the cache on, answers kept in the last minute are still
+    # served while the database is away).
+    with gunicorn(url, workers=workers, threads=threads, access_log=False,
+                  env={"SOCIALMAP_ANSWER_CACHE_SECONDS": "0"}) as server:
         paths = discover_paths(server.port, url)
         if not paths:
             raise RuntimeError("the app answers none of the drill's paths with 200")
