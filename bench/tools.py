@@ -319,6 +319,7 @@ def throwaway_copy(source: str, name: str = "copy") -> Iterator[tuple[Cluster, s
         cluster.psql(f"CREATE DATABASE {name}")
         url = cluster.socket_url(name)
         restored = backup.restore(archive, url)
+        backup.rebuild_deferred(url, restored)
         archive.unlink()
         engine = create_engine(url, poolclass=NullPool)
         with engine.connect() as conn:  # the copy may be behind this code's schema

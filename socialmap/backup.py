@@ -9,6 +9,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from . import migrate
@@ -31,16 +33,27 @@ class RestoreReport:
     """What a restore did and what its verification found."""
 
     database: str
+    # Reading the archive's table of contents, the extensions, the check that the target is empty.
+    prepare_seconds: float = 0.0
     restore_seconds: float = 0.0
     analyze_seconds: float = 0.0
     verify_seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
     revision: str | None = None
     rebuild_seconds: float | None = None
+    validate_seconds: float | None = None
     problems: list[str] = field(default_factory=list)
     # The archive and its entries left for rebuild_deferred (DEFERRED_INDEXES).
     archive: Path | None = None
     deferred: list[str] = field(default_factory=list)
+    # Foreign keys restored NOT VALID, as (table, constraint), that rebuild_deferred validates.
+    unvalidated: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ready_seconds(self) -> float:
+        """restore() from its start until the database can serve: restored, analyzed, verified."""
+        return (self.prepare_seconds + self.restore_seconds + self.analyze_seconds
+                + self.verify_seconds)
 
     @property
     def ok(self) -> bool:
@@ -54,18 +67,43 @@ _SKIP_TOC = re.compile(r" (EXTENSION|COMMENT - EXTENSION) | TABLE DATA public sp
 # Derived data that is not restored but rebuilt after the database can serve: the map's grid
 # (the map counts live until then; docs/MAPDATA.md).
 DEFERRED_VIEWS: tuple[str, ...] = ("map_grid",)
-# Indexes of the search table built after the database can serve, like the grid: search works
-# without them (the kern search, ties at one point and the serving side then read more rows,
-# tested). The GiST on the point (radius and nearest), the key and the service index that writes
-# need are restored before. (Deferring those too saved nothing measurable: the table's rows are
-# what the restore spends its time on.)
+# Indexes built after the database can serve, like the grid. Each only makes some reads faster:
+# none is unique, no write or trigger needs it, and what it serves has another plan meanwhile.
+# Keys, unique constraints and the indexes that writes and triggers look rows up by are restored
+# before. (Deferring the search table's GiST on the point, its key and service index saved nothing
+# measurable: the table's rows are what the restore spends its time on there.)
+# - The search table's kern GiST, point order, location and serves indexes: search works without
+#   them (the kern search, ties at one point and the serving side then read more rows; tested).
+# - The two GiST indexes over a text column and a point (btree_gist): each took 10-15 times as long
+#   as a GiST on the point alone, together 40% of the restore's work at 100k. Location's (kern,
+#   shown point) served the kern search before the search table; ix_location_kern_code and
+#   ix_location_shown_geom serve meanwhile. The gap analysis' (category, point) is for a category
+#   without its own partial index (migration 0010), and every category present has one.
 DEFERRED_INDEXES: tuple[str, ...] = (
     "ix_search_doc_kern_geom", "ix_search_doc_point_order", "ix_search_doc_location_id",
-    "ix_search_doc_serves")
+    "ix_search_doc_serves", "ix_location_kern_code_shown_geom", "ix_gap_point_category_geom")
 _DEFERRED_INDEX_TOC = re.compile(
     r" INDEX public (" + "|".join(map(re.escape, DEFERRED_INDEXES)) + r") ")
 _EXTENSION_TOC = re.compile(r"\d+; \d+ \d+ EXTENSION - (\S+)")
-_COPY = re.compile(rb'COPY (?:public\.)?"?([^\s"(]+)"? .* FROM stdin;')
+_FK_TOC = re.compile(r" FK CONSTRAINT ")
+# A foreign key as pg_restore writes it: ALTER TABLE ONLY <table> ADD CONSTRAINT <name> <def>;
+_FK_SQL = re.compile(r"^ALTER TABLE ONLY (\S+)\n\s+ADD CONSTRAINT (\S+) (FOREIGN KEY .*?);$",
+                     re.M | re.S)
+_INDEX_SQL = re.compile(r"^CREATE INDEX (\S+ ON (\S+) .*?);$", re.M)
+_COPY = re.compile(rb'^COPY (?:public\.)?"?([^\s"(]+)"? .* FROM stdin;\n', re.M)
+_END_OF_COPY = b"\\.\n"
+# Only for pg_restore's own connections: a crash during the restore means restoring again into a
+# new database, so its commits need not wait for the disk. The first ordinary commit after it
+# (the foreign keys', ANALYZE's) flushes all of its WAL, before the database is called ready.
+_RESTORE_OPTIONS = "-c synchronous_commit=off"
+_TABLES_BY_SIZE = text("""
+SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'm')
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                    AND d.objid = c.oid AND d.deptype = 'e')
+ ORDER BY pg_relation_size(c.oid) DESC, 1
+""")
 _USER_OBJECTS = text("""
 SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
@@ -142,30 +180,71 @@ def archive_extensions(toc: list[str]) -> list[str]:
     return [m.group(1) for line in toc if (m := _EXTENSION_TOC.match(line))]
 
 
+def count_copy_rows(chunks: Iterator[bytes]) -> dict[str, int]:
+    """Rows per table in a SQL script's COPY blocks: lines up to the line `\\.`, counted a chunk at
+    a time (COPY's text format escapes newlines inside values, so a row is one line)."""
+    counts: dict[str, int] = {}
+    table: str | None = None
+    buf = b""
+    for chunk in chunks:
+        buf += chunk
+        pos = 0  # always at the start of a line
+        while True:
+            if table is None:
+                m = _COPY.search(buf, pos)
+                if m is None:
+                    pos = buf.rfind(b"\n", pos) + 1 or pos
+                    break
+                table, pos = m.group(1).decode(), m.end()
+                counts[table] = 0
+            else:
+                end = buf.find(_END_OF_COPY, pos)
+                while end > pos and buf[end - 1] != ord("\n"):  # `\\.` inside a value
+                    end = buf.find(_END_OF_COPY, end + 1)
+                if end < 0:
+                    last = buf.rfind(b"\n", pos) + 1
+                    counts[table] += buf.count(b"\n", pos, last)
+                    pos = last or pos
+                    break
+                counts[table] += buf.count(b"\n", pos, end)
+                table, pos = None, end + len(_END_OF_COPY)
+        buf = buf[pos:]
+    return counts
+
+
 def archive_counts(path: Path) -> dict[str, int]:
     """Rows per table in the archive, read from its COPY blocks (one line per row)."""
     with tempfile.TemporaryFile("w+") as errors:
         proc = subprocess.Popen(
             [str(bindir() / "pg_restore"), "--data-only", "-f", "-", str(path)],
             stdout=subprocess.PIPE, stderr=errors)
-        counts: dict[str, int] = {}
-        table: str | None = None
         assert proc.stdout is not None
-        for line in proc.stdout:
-            if table is None:
-                m = _COPY.match(line)
-                if m:
-                    table = m.group(1).decode()
-                    counts[table] = 0
-            elif line == b"\\.\n":
-                table = None
-            else:
-                counts[table] += 1
+        counts = count_copy_rows(iter(lambda: proc.stdout.read(1 << 20), b""))
         if proc.wait() != 0:
             errors.seek(0)
             raise BackupError(f"reading the archive failed: {errors.read()[-2000:]}")
     counts.pop("spatial_ref_sys", None)
     return counts
+
+
+def _entries_sql(path: Path, entries: list[str], pattern: re.Pattern[str], what: str) -> list:
+    """`pattern`'s matches in the SQL that pg_restore writes for these TOC entries, one each."""
+    with tempfile.NamedTemporaryFile("w", suffix=".list", delete=False) as listing:
+        listing.writelines(line + "\n" for line in entries)
+    try:
+        sql = _run([str(bindir() / "pg_restore"), "-L", listing.name, "-f", "-", str(path)],
+                   dict(os.environ), f"reading the archive's {what}")
+    finally:
+        os.unlink(listing.name)
+    found = pattern.findall(sql)
+    if len(found) != len(entries):
+        raise BackupError(f"read {len(found)} {what} from the archive, expected {len(entries)}")
+    return found
+
+
+def foreign_keys(path: Path, entries: list[str]) -> list[tuple[str, str, str]]:
+    """(table, constraint, definition) of the archive's foreign keys among `entries` (TOC lines)."""
+    return _entries_sql(path, entries, _FK_SQL, "foreign keys")
 
 
 @contextmanager
@@ -214,12 +293,15 @@ def user_objects(url: str) -> int:
 
 
 def restore(path: Path, url: str, *, jobs: int | None = None) -> RestoreReport:
-    """Restore the archive into the (new or empty) database at `url`, analyze, then verify."""
+    """Restore the archive into the (new or empty) database at `url`, analyze, then verify: ready
+    to serve. rebuild_deferred completes the copy; run it next."""
+    t0 = time.perf_counter()
     toc = table_of_contents(path)
     report = RestoreReport(database=database_name(url))
     ensure_extensions(url, archive_extensions(toc))
     if user_objects(url):
         raise BackupError(f"database {report.database} is not empty; restore into a new one")
+    jobs = jobs or os.cpu_count() or 1
 
     counted: dict[str, int] = {}
     failure: list[BaseException] = []
@@ -235,47 +317,98 @@ def restore(path: Path, url: str, *, jobs: int | None = None) -> RestoreReport:
     counter.start()
     report.archive = path
     report.deferred = [line for line in toc if _DEFERRED_INDEX_TOC.search(line)]
+    # Foreign keys are added NOT VALID after the data: enforced for every write from then on,
+    # while rebuild_deferred checks the restored rows against them as the site serves (checking
+    # them was 4% of pg_restore's work at 100k; a pg_dump archive's rows satisfy them anyway).
+    fk_entries = [line for line in toc if _FK_TOC.search(line)]
+    fks = foreign_keys(path, fk_entries) if fk_entries else []
     with tempfile.NamedTemporaryFile("w", suffix=".list", delete=False) as listing:
         listing.writelines(line + "\n" for line in toc
-                           if not _SKIP_TOC.search(line) and line not in report.deferred)
+                           if not _SKIP_TOC.search(line) and line not in report.deferred
+                           and line not in fk_entries)
+    report.prepare_seconds = time.perf_counter() - t0
     try:
         t0 = time.perf_counter()
         _run([str(bindir() / "pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
-              "-j", str(jobs or os.cpu_count() or 1), "-L", listing.name, "-d", report.database,
-              str(path)], libpq_env(url), "pg_restore")
-        report.restore_seconds = time.perf_counter() - t0
+              "-j", str(jobs), "-L", listing.name, "-d", report.database, str(path)],
+             libpq_env(url) | {"PGOPTIONS": _RESTORE_OPTIONS}, "pg_restore")
     finally:
         os.unlink(listing.name)
     with _connect(url) as conn:
-        t0 = time.perf_counter()
-        # pg_restore brings no planner statistics; without them the first searches plan badly.
-        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
-        report.analyze_seconds = time.perf_counter() - t0
+        for table, name, definition in fks:
+            conn.exec_driver_sql(
+                f"ALTER TABLE ONLY {table} ADD CONSTRAINT {name} {definition} NOT VALID")
+        conn.commit()
+    report.unvalidated = [(table, name) for table, name, _ in fks]
+    report.restore_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    # pg_restore brings no planner statistics; without them the first searches plan badly.
+    analyze(url, jobs=jobs)
+    report.analyze_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
     counter.join()
     if failure:
         raise BackupError(f"counting the archive's rows failed: {failure[0]}")
-    t0 = time.perf_counter()
     verify(url, counted, report)
     report.verify_seconds = time.perf_counter() - t0
     return report
 
 
+def analyze(url: str, *, jobs: int) -> None:
+    """ANALYZE every table of the registry, largest first, on `jobs` connections at once."""
+    with _connect(url) as conn:
+        tables = list(conn.execute(_TABLES_BY_SIZE).scalars())
+    _run_each(url, [[f"ANALYZE {table}"] for table in tables], jobs=jobs)
+
+
+def _run_each(url: str, batches: list[list[str]], *, jobs: int) -> None:
+    """Run the batches in order on `jobs` connections at once; the statements of one batch one
+    after the other, each in a transaction of its own."""
+    engine = create_engine(url, pool_size=jobs, max_overflow=0)
+
+    def run(batch: list[str]) -> None:
+        with engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            for statement in batch:
+                try:
+                    conn.exec_driver_sql(statement)
+                except DBAPIError as exc:
+                    raise BackupError(f"{statement} failed: {exc.orig}") from exc
+
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(run, batches))
+    finally:
+        engine.dispose()
+
+
 def rebuild_deferred(url: str, report: RestoreReport, *, jobs: int | None = None) -> None:
-    """Build what a restore leaves for later: the search table's deferred indexes (from the
-    archive) and the derived views (DEFERRED_VIEWS); the site serves meanwhile."""
+    """Do what a restore leaves for after ready while the site serves: check the restored rows
+    against the foreign keys, build the deferred indexes (from the archive) and the derived views
+    (DEFERRED_VIEWS). A foreign key that the rows break goes into report.problems."""
     from .queries.mapdata import refresh_grid
 
     t0 = time.perf_counter()
+    # VALIDATE takes SHARE UPDATE EXCLUSIVE: reads and writes go on meanwhile.
+    with _connect(url) as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        for table, name in report.unvalidated:
+            try:
+                conn.exec_driver_sql(f"ALTER TABLE ONLY {table} VALIDATE CONSTRAINT {name}")
+            except DBAPIError as exc:
+                report.problems.append(f"{table}: rows of the backup break foreign key {name}: "
+                                       f"{str(exc.orig).strip()}")
+    report.validate_seconds = time.perf_counter() - t0
     if report.deferred and report.archive is not None:
-        with tempfile.NamedTemporaryFile("w", suffix=".list", delete=False) as listing:
-            listing.writelines(line + "\n" for line in report.deferred)
-        try:
-            _run([str(bindir() / "pg_restore"), "--no-owner", "--no-privileges",
-                  "--exit-on-error", "-j", str(jobs or os.cpu_count() or 1), "-L", listing.name,
-                  "-d", report.database, str(report.archive)], libpq_env(url),
-                 "pg_restore (deferred indexes)")
-        finally:
-            os.unlink(listing.name)
+        # CONCURRENTLY: writes to the table go on while its index is built (a plain CREATE
+        # INDEX holds them off throughout: seconds at 100k, at 1M longer than the app's statement
+        # timeout for the btree_gist ones). One table's builds one after the other (two at once
+        # on one table deadlock), tables side by side.
+        per_table: dict[str, list[str]] = {}
+        for definition, table in _entries_sql(report.archive, report.deferred, _INDEX_SQL,
+                                              "deferred indexes"):
+            per_table.setdefault(table, []).append(f"CREATE INDEX CONCURRENTLY {definition}")
+        _run_each(url, list(per_table.values()), jobs=jobs or os.cpu_count() or 1)
     with _connect(url) as conn:
         refresh_grid(conn)
         conn.commit()

@@ -1,4 +1,5 @@
-"""Backup and restore: every record and every change-log row comes back, into a new database."""
+"""Backup and restore: every record and every change-log row comes back, into a new database;
+the foreign keys hold for writes at once and are checked against the restored rows after ready."""
 from __future__ import annotations
 
 import os
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
 from socialmap import backup as bk
@@ -90,6 +92,18 @@ def user_tables(conn: Connection) -> list[str]:
         "ORDER BY 1")).scalars())
 
 
+def foreign_keys(conn: Connection) -> dict[str, bool]:
+    """The foreign keys of schema public as table.name, each with whether it is validated."""
+    return dict(conn.execute(text(
+        "SELECT conrelid::regclass::text || '.' || conname, convalidated FROM pg_constraint "
+        "WHERE contype = 'f' AND connamespace = 'public'::regnamespace")).all())
+
+
+def indexes(conn: Connection) -> set[str]:
+    return set(conn.execute(text(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")).scalars())
+
+
 def table_rows(conn: Connection, table: str) -> list[str]:
     """Every row of a table as its text form, sorted: equal lists mean equal contents."""
     return list(conn.execute(text(f'SELECT t::text FROM public."{table}" t ORDER BY 1')).scalars())
@@ -154,8 +168,11 @@ def test_restore_into_new_database_finds_every_record_and_change(
         cluster.psql(f"DROP DATABASE IF EXISTS {TARGET} WITH (FORCE)")
 
 
-def test_restore_as_plain_role_into_empty_database(cluster: Cluster, archive: Path) -> None:
-    """The app's own role (no superuser) restores; the extensions were made for it."""
+def test_restore_as_plain_role_into_empty_database(cluster: Cluster, source: str,
+                                                   archive: Path) -> None:
+    """The app's own role (no superuser) restores; the extensions were made for it. Ready, it
+    serves search, detail and writes; the foreign keys hold for writes; rebuild_deferred then
+    checks the restored rows against them and builds the deferred indexes."""
     name = f"backup_plain_{SUFFIX}"
     if not cluster.psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{ROLE}'"):
         cluster.psql(f"CREATE ROLE {ROLE} LOGIN")
@@ -175,6 +192,12 @@ def test_restore_as_plain_role_into_empty_database(cluster: Cluster, archive: Pa
         url = cluster.socket_url(name, user=ROLE)
         engine = create_engine(url, poolclass=NullPool)
         with engine.connect() as conn:
+            # ANALYZE (on two connections) left statistics for every table that has rows.
+            assert not conn.execute(text(
+                "SELECT relname FROM pg_class c WHERE relnamespace = 'public'::regnamespace "
+                "AND relkind = 'r' AND reltuples > 0 AND relname <> 'spatial_ref_sys' "
+                "AND NOT EXISTS (SELECT 1 FROM pg_stats s WHERE s.schemaname = 'public' "
+                "AND s.tablename = c.relname)")).scalars().all()
             assert not map_queries.grid_populated(conn)
             visible = conn.execute(text(
                 "SELECT count(*) FROM service_at_location sal JOIN service s "
@@ -185,11 +208,38 @@ def test_restore_as_plain_role_into_empty_database(cluster: Cluster, archive: Pa
         assert answer.status_code == 200, answer.get_data(as_text=True)
         assert answer.get_json()["map"]["source"] == "live"
         assert answer.get_json()["numberMatched"] == visible > 0
-        # Search answers before the search table's deferred indexes exist, and the same after.
+        # Ready: every foreign key of the source is there, not yet validated against the restored
+        # rows, but enforced for every write, with its actions.
+        src = create_engine(source, poolclass=NullPool)
+        with src.connect() as conn:
+            source_fks = foreign_keys(conn)
+        src.dispose()
+        assert len(source_fks) > 20 and all(source_fks.values())
+        with engine.connect() as conn:
+            assert foreign_keys(conn) == dict.fromkeys(source_fks, False)
+            assert sorted(f"{t.removeprefix('public.')}.{n}" for t, n in report.unvalidated) \
+                == sorted(source_fks)
+            with pytest.raises(IntegrityError, match="fk_attribute_service_id_service"):
+                conn.execute(text("INSERT INTO attribute (service_id, taxonomy_term_id) "
+                                  "SELECT gen_random_uuid(), id FROM taxonomy_term LIMIT 1"))
+            conn.rollback()
+            sid = conn.execute(text("SELECT service_id FROM schedule LIMIT 1")).scalar_one()
+            conn.execute(text("DELETE FROM service WHERE id = :s"), {"s": sid})
+            assert not conn.execute(text("SELECT count(*) FROM schedule WHERE service_id = :s"),
+                                    {"s": sid}).scalar_one()
+            conn.rollback()
+        # Writes work, triggers included: a new initiative is in the search table at once.
+        with engine.connect() as conn:
+            new = conn.execute(text(
+                "INSERT INTO service (name, kind) VALUES ('Na het herstel', 'dorpshuis') "
+                "RETURNING id")).scalar_one()
+            assert conn.execute(text("SELECT count(*) FROM search_doc WHERE service_id = :s"),
+                                {"s": new}).scalar_one() == 1
+            conn.rollback()
+        # Search and detail pages answer before the deferred indexes exist, and the same after.
         deferred = set(bk.DEFERRED_INDEXES)
         with engine.connect() as conn:
-            assert not deferred & set(conn.execute(text(
-                "SELECT indexname FROM pg_indexes WHERE tablename = 'search_doc'")).scalars())
+            assert not deferred & indexes(conn)
         with engine.connect() as conn:
             kern, x, y = conn.execute(text(
                 "SELECT kern_code, ST_X(geom), ST_Y(geom) FROM search_doc WHERE kern_code "
@@ -198,11 +248,19 @@ def test_restore_as_plain_role_into_empty_database(cluster: Cluster, archive: Pa
                     f"/api/v1/search?near={x:.1f},{y:.1f}&radius=3000"]
         before = [client.get(p).get_json()["features"] for p in searches]
         assert all(before)
+        detail = client.get(f"/api/v1/initiatives/{sid}")
+        assert detail.status_code == 200, detail.get_data(as_text=True)
+        assert client.get(f"/initiatief/{sid}").status_code == 200
         bk.rebuild_deferred(url, report)
+        assert report.ok, report.problems
         with engine.connect() as conn:
-            assert deferred <= set(conn.execute(text(
-                "SELECT indexname FROM pg_indexes WHERE tablename = 'search_doc'")).scalars())
+            assert deferred <= indexes(conn)
+            # Built CONCURRENTLY (writes go on meanwhile), and every one of them usable.
+            assert not conn.execute(text("SELECT indexrelid::regclass FROM pg_index "
+                                         "WHERE NOT indisvalid OR NOT indisready")).all()
+            assert foreign_keys(conn) == source_fks
         assert [client.get(p).get_json()["features"] for p in searches] == before
+        assert client.get(f"/api/v1/initiatives/{sid}").get_json() == detail.get_json()
         with engine.connect() as conn:
             assert map_queries.grid_populated(conn)
             in_grid = conn.execute(text(
@@ -211,6 +269,42 @@ def test_restore_as_plain_role_into_empty_database(cluster: Cluster, archive: Pa
         engine.dispose()
     finally:
         cluster.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_restored_rows_that_break_a_foreign_key_are_reported(cluster: Cluster,
+                                                             archive: Path) -> None:
+    """The check after ready finds rows that no foreign key let in before."""
+    name = f"backup_orphan_{SUFFIX}"
+    url = create_database(cluster, name)
+    try:
+        report = bk.restore(archive, url, jobs=2)
+        assert report.ok, report.problems
+        engine = create_engine(url, poolclass=NullPool)
+        with engine.begin() as conn:
+            # As if the backup held it: past the foreign key's triggers (a superuser's switch).
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            conn.execute(text("INSERT INTO schedule (service_id, weekday, opens_at, closes_at) "
+                              "VALUES (gen_random_uuid(), 1, '09:00', '10:00')"))
+        bk.rebuild_deferred(url, report)
+        assert [p for p in report.problems if "fk_schedule_service_id_service" in p]
+        assert len(report.problems) == 1
+        with engine.connect() as conn:
+            assert [k for k, valid in foreign_keys(conn).items() if not valid] == [
+                "schedule.fk_schedule_service_id_service"]
+        engine.dispose()
+    finally:
+        cluster.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_rows_are_counted_per_copy_block_in_any_chunks() -> None:
+    """A row ends at a newline; a block at the line `\\.`, not at `\\.` inside a value."""
+    script = (b"SET client_encoding = 'UTF8';\n\nCOPY public.t (a, b) FROM stdin;\n"
+              b"x\\\\.\n\\N\t.\n\\.\n\n"
+              b'COPY public."u" (a) FROM stdin;\n\\.\n'
+              b"COPY public.v (a) FROM stdin;\n\\\\.\n\\.\n\nSELECT 1;\n")
+    for size in range(1, len(script) + 1):
+        chunks = (script[i:i + size] for i in range(0, len(script), size))
+        assert bk.count_copy_rows(chunks) == {"t": 2, "u": 0, "v": 1}, size
 
 
 def test_truncated_archive_fails_clearly(cluster: Cluster, archive: Path,
