@@ -314,6 +314,20 @@ def test_kern_page_groups_what_is_there(client: FlaskClient, conn: Connection,
     page(client, f"/kern/{meers.code}?offset=-1", 400)
 
 
+def test_kern_page_shows_a_hit_under_each_of_its_categories(client: FlaskClient,
+                                                             conn: Connection) -> None:
+    """A hit in two categories has the same card (its number, name, details) in both groups."""
+    meers = _meers(conn)
+    _add(conn, (float(meers.x) + 100, float(meers.y)), "Tafel en busje", "dorpshuis",
+         categories=("samen-eten", "buurtbus"))
+    html = page(client, f"/kern/{meers.code}")
+    cards = re.findall(r'<article class="hit-card".*?</article>', html, re.S)
+    ours = [card for card in cards if "Tafel en busje" in card]
+    assert len(ours) == 2 and ours[0] == ours[1]
+    groups = re.findall(r'<h3 class="group-heading">([^<]*) <span', html)
+    assert "Maaltijden" in groups and "Vervoer" in groups
+
+
 @pytest.mark.parametrize("kind", ["search", "kern"])
 def test_print_views(client: FlaskClient, conn: Connection, registry, kind: str) -> None:
     url = ("/?near=Meers&radius=2000&demo=false&print=1" if kind == "search"
