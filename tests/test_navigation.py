@@ -33,10 +33,13 @@ def crawl(app: Flask, client: FlaskClient, start: str = "/?near=Meers") -> dict[
         if url in visited:
             continue
         visited.add(url)
-        resp = client.get(url)
-        if resp.status_code != 200 or resp.mimetype != "text/html":
-            continue
-        for href in re.findall(r'<a [^>]*href="([^"#]+)', resp.get_data(as_text=True)):
+        # Closed unread when not a page: a download link's answer is a stream that holds the
+        # request's session until it is closed.
+        with client.get(url) as resp:
+            if resp.status_code != 200 or resp.mimetype != "text/html":
+                continue
+            html = resp.get_data(as_text=True)
+        for href in re.findall(r'<a [^>]*href="([^"#]+)', html):
             href = unescape(href)
             parts = urlsplit(href)
             if parts.scheme or parts.netloc or not parts.path.startswith("/") \

@@ -2,7 +2,9 @@
 WGS84 and RD New coordinates, streamed page by page up to DOWNLOAD_CAP rows.
 
 The parameters are those of /api/v1/search; `limit` defaults to everything (at most the cap)
-instead of one page. A private location is at its kern point, as in every answer.
+instead of one page. A private location is at its kern point, as in every answer. The search
+is resolved and its first page read in the view (so an error is an error answer); the rest is
+read as the body is sent, over the request's session, handed to the stream.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from flask import Response, request, stream_with_context
+from flask import request
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
@@ -24,6 +26,7 @@ from ..queries import search as q
 from ..schedule import now_local
 from ..services import search as svc
 from . import bp
+from .output import streamed_response
 from .params import Params
 from .search import read_search
 
@@ -152,8 +155,7 @@ def search_csv():  # noqa: ANN201
                 out.truncate()
         yield out.getvalue()
 
-    return Response(stream_with_context(lines()), mimetype="text/csv",
-                    headers=download.headers(_name("csv")))
+    return streamed_response(lines(), "text/csv", download.headers(_name("csv")))
 
 
 @bp.get("/search.geojson")
@@ -175,5 +177,5 @@ def search_geojson():  # noqa: ANN201
             count += 1
         yield b'],"numberReturned":' + str(count).encode() + b"}\n"
 
-    return Response(stream_with_context(pieces()), mimetype="application/geo+json",
-                    headers=download.headers(_name("geojson")))
+    return streamed_response(pieces(), "application/geo+json",
+                             download.headers(_name("geojson")))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +13,7 @@ from flask import Blueprint, Response, request, url_for
 from sqlalchemy import Connection
 
 from .. import db, geocode, settings
-from ..api.output import json_response
+from ..api.output import json_response, streamed_response
 from ..api.params import Params, parse
 from ..errors import InvalidInput, NotFound
 from ..geo import to_rd
@@ -162,30 +162,10 @@ def _service_query(p: Params) -> q.ServiceQuery:
 
 def _streamed(make: Callable[[Connection], Iterable[bytes]], mimetype: str,
               headers: dict[str, str] | None = None) -> Response:
-    """A streamed answer that takes the request's session over, since the request's teardown
-    (which would close it) runs when the view returns, before the body is read. `make` runs
-    now, so what it does first (such as the export's sorting) fails as an error answer; the
-    session closes when the body ends or the client goes away."""
-    s = db.take_session()
-    try:
-        chunks = iter(make(s.connection()))
-    except BaseException:
-        s.close()
-        raise
-
-    def body() -> Iterator[bytes]:
-        try:
-            yield from chunks
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
-            s.close()
-
-    response = Response(body(), mimetype=mimetype, headers=headers)
-    # The server closes the response when done, also when the body was never read.
-    response.call_on_close(s.close)
-    return response
+    """A streamed answer over the request's session, which the stream takes over (see
+    streamed_response). `make` runs now, so what it does first (such as the export's sorting)
+    fails as an error answer; the session closes when the body ends or the client goes away."""
+    return streamed_response(make(_conn()), mimetype, headers)
 
 
 def _ndjson(objects: Callable[[Connection], Iterable[Any]]) -> Response:
