@@ -138,6 +138,11 @@ def test_form_parameters_are_documented_as_allowing_empty_values(client: FlaskCl
     assert "allowEmptyValue" not in kernen["gemeente"]
     resolve = doc["paths"]["/places/resolve"]["get"]["parameters"][0]
     assert resolve["schema"]["minLength"] == 1 and resolve["allowEmptyValue"] is False
+    # The at-risk list page's form sends its parameters to the same reader.
+    at_risk = {p["name"]: p for p in doc["paths"]["/gaps/at-risk"]["get"]["parameters"]}
+    assert all(p["allowEmptyValue"] is True for p in at_risk.values())
+    assert client.get("/api/v1/gaps/at-risk?gemeente=GM1883&provincie=&category=&demo="
+                      ).status_code == 200
 
 
 # --- 4. request ids and caching ---------------------------------------------------------------

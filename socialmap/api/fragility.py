@@ -38,7 +38,8 @@ OPENAPI_PATHS: dict[str, Any] = {
                    "the only provider of a category in a kern, not verified for 12 months) "
                    "and the fragility of each kern, with the reasons in Dutch",
         "operationId": "getAtRisk",
-        "parameters": [
+        # The at-risk page's form sends the same parameters: an empty one counts as left out.
+        "parameters": [p | {"allowEmptyValue": True} for p in (
             {"name": "gemeente", "in": "query", "required": False,
              "description": "CBS gemeente code (this or provincie is required).",
              "schema": {"type": "string", "pattern": "^GM[0-9]{4}$"}},
@@ -51,7 +52,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             {"name": "demo", "in": "query", "required": False,
              "description": "Include demo records (default: the site setting).",
              "schema": {"type": "boolean"}},
-        ],
+        )],
         "responses": {
             "200": {"description": "Initiatives at risk and kernen", "content": {
                 "application/json": {"schema": {

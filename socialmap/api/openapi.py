@@ -372,9 +372,12 @@ def _document() -> dict[str, Any]:
         "components": {
             "schemas": SCHEMAS,
             "responses": {"Error": {
-                "description": "Invalid input (400) or not found (404)",
+                "description": "Invalid input (400) or not found (404). A request line longer "
+                               "than 8,190 bytes is refused by the HTTP server itself "
+                               "(gunicorn) before the app sees it: a 400 in text/html.",
                 "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Error"}}}}},
+                    "schema": {"$ref": "#/components/schemas/Error"}},
+                    "text/html": {"schema": {"type": "string"}}}}},
         },
     }
 
