@@ -170,3 +170,27 @@ def test_the_pass_leaves_the_planner_as_it_was(conn: Connection, settings: Setti
     _counts(conn, settings, radius=3000)
     for name in ("enable_indexscan", "enable_sort"):
         assert conn.exec_driver_sql(f"SHOW {name}").scalar_one() == "on", name
+
+
+def test_a_code_no_service_has_is_not_counted_over_the_hits(
+        conn: Connection, settings: Settings, crowded: dict[str, Any],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond the pass, a code that no service has (a new term) has no hits without a count
+    over all the hits; a code some service has is still counted."""
+    conn.exec_driver_sql(
+        "INSERT INTO taxonomy_term (taxonomy_id, code, name, name_en, parent_id) "
+        "SELECT taxonomy_id, 'nog-ongebruikt', 'Nog ongebruikt', 'Not used yet', id "
+        "FROM taxonomy_term WHERE code = 'vervoer'")
+    exact = _counts(conn, settings, radius=3000)
+    assert "nog-ongebruikt" not in exact["category"]
+    monkeypatch.setattr(facets, "SCAN_BUDGET", 10)
+    asked: list[str] = []
+    real = facets._within
+
+    def recording(conn: Connection, budget_ms: Any, sql: str, values: dict[str, Any]) -> Any:
+        asked.extend(values["open"])
+        return real(conn, budget_ms, sql, values)
+
+    monkeypatch.setattr(facets, "_within", recording)
+    assert _counts(conn, settings, radius=3000) == exact
+    assert "nog-ongebruikt" not in asked and "maaltijden" in asked

@@ -9,7 +9,8 @@ statement reads at most SCAN_BUDGET hits from `search_doc` (their term ids are i
 groups them by their term ids and counts every code over the groups: that is exact when the
 facet has no more hits than that, and settles every code already seen more than COUNT_CAP
 times. Only when codes are left open (beyond SCAN_BUDGET hits, a code in fewer than 1 % of
-them) does a second statement count those codes, each up to the cap, over all the hits.
+them) does a second statement count those codes, each up to the cap, over all the hits; not
+the codes that no service has at all (a term nobody uses yet: no hits, found by its index).
 Facets whose hits are the same (no facet filter chosen) share one scan.
 """
 from __future__ import annotations
@@ -124,6 +125,8 @@ def facet_counts(conn: Connection, q: search.SearchQuery,
         # Beyond the budget a code seen no more than COUNT_CAP times may have more hits.
         settled = {code for code, n in counts[facet].items() if n is not None and n > COUNT_CAP}
         open_codes = sorted(codes[facet] - settled)
+        if open_codes:
+            open_codes = _used(conn, facet, open_codes)
         if not open_codes:
             continue
         rows = _within(conn, budget_ms, _open_sql(q.mode, facet, shape_of[facet]),
@@ -135,6 +138,16 @@ def facet_counts(conn: Connection, q: search.SearchQuery,
             if hits:
                 counts[facet][code] = min(int(hits), COUNT_CAP + 1)
     return counts
+
+
+def _used(conn: Connection, facet: str, codes: list[str]) -> list[str]:
+    """The codes among `codes` that some service has. search_doc.terms are the services'
+    attributes, kept by the triggers of the statement that writes them, so a code that no
+    service has (a term nobody uses yet) has no hits, without counting them."""
+    return list(conn.exec_driver_sql(
+        f"SELECT code FROM ({_pairs(facet)}) p WHERE code = ANY(%(codes)s) GROUP BY code "
+        "HAVING bool_or(EXISTS (SELECT 1 FROM attribute x WHERE x.taxonomy_term_id = p.id)) "
+        "ORDER BY code", {"codes": codes}).scalars())
 
 
 def _planned(conn: Connection, planner: tuple[tuple[str, str], ...], sql: str,
