@@ -194,3 +194,23 @@ def test_a_code_no_service_has_is_not_counted_over_the_hits(
     monkeypatch.setattr(facets, "_within", recording)
     assert _counts(conn, settings, radius=3000) == exact
     assert "nog-ongebruikt" not in asked and "maaltijden" in asked
+
+
+def test_a_pass_past_the_statement_timeout_is_that_error(
+        conn: Connection, settings: Settings, crowded: dict[str, Any],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The statement timeout's own error (a 504 for the page), not one of the failed
+    transaction's next statement."""
+    from psycopg.errors import QueryCanceled
+    from sqlalchemy.exc import OperationalError
+
+    monkeypatch.setattr(facets, "_scan_sql",
+                        lambda *_args: "SELECT 'category', NULL, NULL FROM pg_sleep(1)")
+    query = search_q.SearchQuery(mode="radius", x=crowded["x"], y=crowded["y"], radius=3000,
+                                 filters=search_q.Filters(include_demo=False))
+    savepoint = conn.begin_nested()
+    conn.exec_driver_sql("SET LOCAL statement_timeout = '50ms'")
+    with pytest.raises(OperationalError) as raised:
+        facets.facet_counts(conn, query)
+    savepoint.rollback()
+    assert isinstance(raised.value.orig, QueryCanceled)

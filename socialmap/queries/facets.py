@@ -153,17 +153,17 @@ def _used(conn: Connection, facet: str, codes: list[str]) -> list[str]:
 def _planned(conn: Connection, planner: tuple[tuple[str, str], ...], sql: str,
              values: dict[str, Any]) -> list[Any]:
     """The statement's rows, planned with these planner settings; the transaction's own are
-    set back afterwards."""
+    set back afterwards. (When the statement fails, so does the transaction, and its rollback
+    sets them back: a statement to do so would only hide the error.)"""
     names = [name for name, _value in planner]
     setting = ", ".join(f"current_setting('{name}'), set_config('{name}', '{value}', true)"
                         for name, value in planner)
     previous = conn.exec_driver_sql(f"SELECT {setting}").one()[::2]
-    try:
-        return list(conn.exec_driver_sql(sql, values))
-    finally:
-        conn.exec_driver_sql("SELECT " + ", ".join(
-            f"set_config('{name}', %(v{i})s, true)" for i, name in enumerate(names)),
-            {f"v{i}": value for i, value in enumerate(previous)})
+    rows = list(conn.exec_driver_sql(sql, values))
+    conn.exec_driver_sql("SELECT " + ", ".join(
+        f"set_config('{name}', %(v{i})s, true)" for i, name in enumerate(names)),
+        {f"v{i}": value for i, value in enumerate(previous)})
+    return rows
 
 
 def _within(conn: Connection, budget_ms: int | None, sql: str,
