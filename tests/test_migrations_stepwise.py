@@ -114,6 +114,30 @@ def seed_0006(conn: Connection) -> None:
         "SELECT id, status, 'redactie@stap.nl' FROM service ORDER BY name DESC LIMIT 1"))
 
 
+def seed_0008(conn: Connection) -> None:
+    """The voice tables: a need with support, support for a service, a demand signal, funding
+    and an area team's subscription."""
+    need = conn.execute(text(
+        "INSERT INTO need (kern_code, category_id, audience_id, text, status) "
+        "SELECT 'GM9998-stap', c.id, a.id, 'Geen vervoer naar de huisarts', 'approved' "
+        "FROM taxonomy_term c, taxonomy_term a WHERE c.code = 'vervoer' AND a.code = 'ouderen' "
+        "RETURNING id")).scalar_one()
+    service = conn.execute(text("SELECT id FROM service ORDER BY name LIMIT 1")).scalar_one()
+    conn.execute(text(
+        "INSERT INTO support (need_id, service_id, kind, voter_hash) VALUES "
+        "(:n, NULL, 'need', repeat('d', 64)), (NULL, :s, 'help', repeat('e', 64))"),
+        {"n": need, "s": service})
+    conn.execute(text(
+        "INSERT INTO demand_signal (month, kern_code, category, filters, searches, empty, few) "
+        "VALUES ('2026-11-01', 'GM9998-stap', 'vervoer', 'audience=ouderen', 3, 1, 2)"))
+    conn.execute(text("INSERT INTO funding (service_id, source, ends_on) "
+                      "VALUES (:s, 'Gemeente Stapmeer', '2027-06-30')"), {"s": service})
+    conn.execute(text(
+        "INSERT INTO subscription (user_id, kern_code, token_hash, digest) "
+        "SELECT id, 'GM9998-stap', repeat('f', 64), 'daily' FROM app_user "
+        "WHERE email = 'redactie@stap.nl'"))
+
+
 def seed_0010(conn: Connection) -> None:
     """A stored coverage row and a dirty cell (the point and area rows come from the backfill
     and the triggers)."""
@@ -127,7 +151,7 @@ def seed_0010(conn: Connection) -> None:
 
 SEEDERS: dict[str, Callable[[Connection], None]] = {
     "0001": seed_0001, "0002": seed_0002, "0004": seed_0004, "0006_accounts": seed_0006,
-    "0010_gap_derived": seed_0010,
+    "0008_voice": seed_0008, "0010_gap_derived": seed_0010,
 }
 
 
