@@ -44,6 +44,9 @@ def create_app(config: Settings | dict[str, Any] | None = None,
     from .web import answer_cache
 
     answer_cache.init_app(app)  # after security: a kept page gets its nonce before the header
+    from .web import fast_answers
+
+    fast_answers.init_app(app)
     error_pages.register(app)
     load_routes()
     app.register_blueprint(health.bp)

@@ -14,7 +14,7 @@ from ..cache import AnswerCache
 from ..schedule import now_local
 from ..services import demand
 from ..services import search as svc
-from ..web.answer_cache import worker_cache
+from ..web.answer_cache import KEEP_HEADER, worker_cache
 from . import bp
 from .params import Params, parse
 
@@ -131,6 +131,11 @@ def search():  # noqa: ANN201
     signals = demand.signal_rows(result, now.date())
     demand.write(db.session(), signals)
     body = orjson.dumps(feature_collection(result, request.args))
-    if cache is not None:
-        cache.put(key, (body, signals))
-    return _answer(body, cfg.answer_cache_seconds if cache is not None else 0, "miss")
+    if cache is None:
+        return _answer(body, 0, "miss")
+    cache.put(key, (body, signals))
+    response = _answer(body, cfg.answer_cache_seconds, "miss")
+    if not signals:
+        # The same for every anonymous client: the layer in front may answer repeats itself.
+        response.headers[KEEP_HEADER] = "1"
+    return response

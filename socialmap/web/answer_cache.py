@@ -25,8 +25,8 @@ from typing import Any, TypeVar
 import orjson
 from flask import Flask, Response, g, request, session
 
-from .. import settings
 from ..cache import AnswerCache, SharedCache, TtlCache
+from ..config import Settings
 from .auth import CSRF_KEY, csrf_token
 from .security import NONCE_BYTES
 
@@ -35,6 +35,9 @@ ENDPOINTS = frozenset({"pages.home", "pages.initiative", "pages.kern", "api.init
                        "api.map_data"})
 PLACEHOLDER = b"\x00csp-nonce\x00"
 TOKEN_PLACEHOLDER = b"\x00csrf-token\x00"
+# On an API answer that may be kept whole, final headers and all (web.fast_answers reads it and
+# never sends it on).
+KEEP_HEADER = "X-Socialmap-Keep"
 # Headers of the view's answer that a kept answer repeats.
 REPEATED = ("Vary", "Content-Language", "Cache-Control")
 # (body with the placeholder, mimetype, repeated headers)
@@ -46,7 +49,7 @@ def worker_cache(app: Flask, name: str, size: Callable[[V], int],
                  ) -> AnswerCache[V] | None:
     """The cache `name` for public answers, made on first use: shared by the workers when the
     settings name a directory, else this process's own; None when caching is off."""
-    cfg = settings.current()
+    cfg: Settings = app.extensions["socialmap.settings"]
     if cfg.answer_cache_seconds <= 0:
         return None
     key = f"socialmap.answer_cache.{name}"
@@ -140,4 +143,6 @@ def init_app(app: Flask) -> None:
         headers = tuple((k, v) for k in REPEATED if (v := response.headers.get(k)))
         cache.put(key, (body, response.mimetype or "text/html", headers))
         response.headers["X-Cache"] = "miss"
+        if request.blueprint == "api" and PLACEHOLDER not in body:
+            response.headers[KEEP_HEADER] = "1"
         return response

@@ -82,10 +82,14 @@ def static_version(static_folder: str, filename: str) -> str | None:
     return _file_version(str(path), stat.st_mtime_ns)
 
 
+def new_request_id(given: str | None) -> str:
+    """The client's X-Request-Id when it is short and plain, else a new one."""
+    return given if given and _CLIENT_ID.fullmatch(given) else uuid.uuid4().hex
+
+
 def _start() -> None:
     g.request_started = time.perf_counter()
-    given = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = given if _CLIENT_ID.fullmatch(given) else uuid.uuid4().hex
+    g.request_id = new_request_id(request.headers.get(REQUEST_ID_HEADER))
 
 
 def _cache_headers(app: Flask, response: Response) -> None:
