@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -301,6 +302,87 @@ def run_wrk(port: int, paths: Sequence[str], duration: int, connections: int,
         requests=data["requests"], seconds=data["duration_us"] / 1e6,
         latency_ms={k: v / 1000 for k, v in data["latency_us"].items()},
         statuses={int(k): v for k, v in data["statuses"].items()}, socket_errors=errors)
+
+
+def ask_each(port: int, paths: Sequence[str], clients: int = 8) -> None:
+    """Ask every distinct path once (a warm cache, as a site has after its first minute)."""
+    todo = iter(dict.fromkeys(paths))
+    lock = threading.Lock()
+
+    def client() -> None:
+        while True:
+            with lock:
+                path = next(todo, None)
+            if path is None:
+                return
+            with suppress(OSError, http.client.HTTPException):
+                get(port, path, timeout=30)
+
+    workers = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+
+def run_paced(port: int, paths: Sequence[str], rate: float, duration: int,
+              clients: int = 48, timeout_s: float = 5.0) -> WrkResult:
+    """GETs over `paths` at a fixed `rate` per second for `duration` seconds (open loop): each
+    request has its moment, and its latency counts from that moment, so a server that falls
+    behind shows it (wrk, closed loop, would send less and measure only the answers it got).
+    `clients` threads with keep-alive connections share the schedule."""
+    total = int(rate * duration)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    failures: dict[str, int] = {}
+    lock = threading.Lock()
+    counter = iter(range(total))
+    start = time.perf_counter() + 0.5
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                break
+            at = start + i / rate
+            wait = at - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            status = 0
+            try:
+                conn.request("GET", paths[i % len(paths)])
+                resp = conn.getresponse()
+                resp.read()
+                status = resp.status
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
+                with lock:
+                    failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
+            elapsed = (time.perf_counter() - at) * 1000
+            with lock:
+                latencies.append(elapsed)
+                if status:
+                    statuses[status] = statuses.get(status, 0) + 1
+        conn.close()
+
+    workers = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    seconds = time.perf_counter() - start
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q / 100 * len(latencies)))]
+
+    return WrkResult(requests=len(latencies), seconds=seconds,
+                     latency_ms={"p50": pct(50), "p90": pct(90), "p95": pct(95),
+                                 "p99": pct(99), "max": latencies[-1]},
+                     statuses=statuses, socket_errors=failures)
 
 
 @contextmanager
