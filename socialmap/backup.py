@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -227,15 +227,22 @@ def archive_counts(path: Path) -> dict[str, int]:
     return counts
 
 
-def _entries_sql(path: Path, entries: list[str], pattern: re.Pattern[str], what: str) -> list:
-    """`pattern`'s matches in the SQL that pg_restore writes for these TOC entries, one each."""
+@contextmanager
+def _toc_list(entries: Iterable[str]) -> Iterator[str]:
+    """The path of a `pg_restore -L` file naming these TOC entries, removed afterwards."""
     with tempfile.NamedTemporaryFile("w", suffix=".list", delete=False) as listing:
         listing.writelines(line + "\n" for line in entries)
     try:
-        sql = _run([str(bindir() / "pg_restore"), "-L", listing.name, "-f", "-", str(path)],
-                   dict(os.environ), f"reading the archive's {what}")
+        yield listing.name
     finally:
         os.unlink(listing.name)
+
+
+def _entries_sql(path: Path, entries: list[str], pattern: re.Pattern[str], what: str) -> list:
+    """`pattern`'s matches in the SQL that pg_restore writes for these TOC entries, one each."""
+    with _toc_list(entries) as listing:
+        sql = _run([str(bindir() / "pg_restore"), "-L", listing, "-f", "-", str(path)],
+                   dict(os.environ), f"reading the archive's {what}")
     found = pattern.findall(sql)
     if len(found) != len(entries):
         raise BackupError(f"read {len(found)} {what} from the archive, expected {len(entries)}")
@@ -322,18 +329,14 @@ def restore(path: Path, url: str, *, jobs: int | None = None) -> RestoreReport:
     # them was 4% of pg_restore's work at 100k; a pg_dump archive's rows satisfy them anyway).
     fk_entries = [line for line in toc if _FK_TOC.search(line)]
     fks = foreign_keys(path, fk_entries) if fk_entries else []
-    with tempfile.NamedTemporaryFile("w", suffix=".list", delete=False) as listing:
-        listing.writelines(line + "\n" for line in toc
-                           if not _SKIP_TOC.search(line) and line not in report.deferred
-                           and line not in fk_entries)
+    restored = [line for line in toc if not _SKIP_TOC.search(line)
+                and line not in report.deferred and line not in fk_entries]
     report.prepare_seconds = time.perf_counter() - t0
-    try:
-        t0 = time.perf_counter()
+    t0 = time.perf_counter()
+    with _toc_list(restored) as listing:
         _run([str(bindir() / "pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
-              "-j", str(jobs), "-L", listing.name, "-d", report.database, str(path)],
+              "-j", str(jobs), "-L", listing, "-d", report.database, str(path)],
              libpq_env(url) | {"PGOPTIONS": _RESTORE_OPTIONS}, "pg_restore")
-    finally:
-        os.unlink(listing.name)
     with _connect(url) as conn:
         for table, name, definition in fks:
             conn.exec_driver_sql(

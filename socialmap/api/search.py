@@ -133,9 +133,12 @@ def search():  # noqa: ANN201
     body = orjson.dumps(feature_collection(result, request.args))
     if cache is None:
         return _answer(body, 0, "miss")
-    cache.put(key, (body, signals))
     response = _answer(body, cfg.answer_cache_seconds, "miss")
-    if not signals:
-        # The same for every anonymous client: the layer in front may answer repeats itself.
+    if signals:
+        # Kept here, where a repeat still counts its demand signals.
+        cache.put(key, (body, signals))
+    else:
+        # The same for every anonymous client: kept whole by the layer in front, which answers
+        # the repeats itself (web.fast_answers).
         response.headers[KEEP_HEADER] = "1"
     return response

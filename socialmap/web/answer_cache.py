@@ -1,7 +1,8 @@
-"""Public pages kept for a minute: the search page, a kern's page, an initiative's page and its
-API answer, the live map's data, asked again and again by residents and by area teams at home
-visits. Under gunicorn the workers share them (socialmap.cache.SharedCache); otherwise each
-process keeps its own.
+"""Public pages kept for a minute: the search page, a kern's page and an initiative's page,
+asked again and again by residents and by area teams at home visits. Under gunicorn the workers
+share them (socialmap.cache.SharedCache); otherwise each process keeps its own. An initiative's
+API answer and the live map's data are the same for every anonymous client: they are only
+marked here (KEEP_HEADER), and kept whole by the layer in front (web.fast_answers).
 
 Only anonymous requests (no cookie at all: no session, no language choice, so Dutch) of the
 listed endpoints, only 200 answers that set no cookie, are not marked private or no-store, and
@@ -31,8 +32,9 @@ from .auth import CSRF_KEY, csrf_token
 from .security import NONCE_BYTES
 
 V = TypeVar("V")
-ENDPOINTS = frozenset({"pages.home", "pages.initiative", "pages.kern", "api.initiative",
-                       "api.map_data"})
+ENDPOINTS = frozenset({"pages.home", "pages.initiative", "pages.kern"})
+# Kept whole, final headers and all, by web.fast_answers.
+WHOLE = frozenset({"api.initiative", "api.map_data"})
 PLACEHOLDER = b"\x00csp-nonce\x00"
 TOKEN_PLACEHOLDER = b"\x00csrf-token\x00"
 # On an API answer that may be kept whole, final headers and all (web.fast_answers reads it and
@@ -109,8 +111,12 @@ def _keepable(response: Response) -> bool:
 def init_app(app: Flask) -> None:
     @app.before_request
     def _serve_kept() -> Response | None:
-        if (request.method != "GET" or request.endpoint not in ENDPOINTS or request.cookies
-                or (cache := _cache(app)) is None):
+        if (request.method != "GET" or request.cookies
+                or request.endpoint not in ENDPOINTS | WHOLE or (cache := _cache(app)) is None):
+            return None
+        if request.endpoint in WHOLE:
+            # Its repeats never reach the app: the layer in front answers them.
+            g.answer_cache_whole = True
             return None
         key = _key()
         kept = cache.get(key)
@@ -131,6 +137,11 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _keep(response: Response) -> Response:
+        if g.pop("answer_cache_whole", False):
+            if _keepable(response):
+                response.headers["X-Cache"] = "miss"
+                response.headers[KEEP_HEADER] = "1"
+            return response
         key = g.pop("answer_cache_key", None)
         if key is None or not _keepable(response) or (cache := _cache(app)) is None:
             return response
@@ -143,6 +154,4 @@ def init_app(app: Flask) -> None:
         headers = tuple((k, v) for k in REPEATED if (v := response.headers.get(k)))
         cache.put(key, (body, response.mimetype or "text/html", headers))
         response.headers["X-Cache"] = "miss"
-        if request.blueprint == "api" and PLACEHOLDER not in body:
-            response.headers[KEEP_HEADER] = "1"
         return response

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 from flask import Flask
-from werkzeug.http import http_date
+from werkzeug.http import http_date, is_resource_modified, unquote_etag
 
 from ..cache import AnswerCache
 from .answer_cache import KEEP_HEADER, worker_cache
@@ -48,14 +48,8 @@ def _key(environ: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _etag_matches(environ: dict[str, Any], headers: tuple[tuple[str, str], ...]) -> bool:
-    wanted = environ.get("HTTP_IF_NONE_MATCH")
-    if not wanted:
-        return False
     etag = next((v for k, v in headers if k.lower() == "etag"), None)
-    if etag is None:
-        return False
-    tags = {t.strip().removeprefix("W/") for t in wanted.split(",")}
-    return "*" in tags or etag.removeprefix("W/") in tags
+    return etag is not None and not is_resource_modified(environ, unquote_etag(etag)[0])
 
 
 class FastAnswers:
