@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import cached_property
 
 import orjson
@@ -73,7 +74,18 @@ def init_app(app: Flask, database: Database) -> None:
     app.extensions["socialmap.db"] = database
 
     @app.teardown_appcontext
-    def _close(_exc: BaseException | None) -> None:
+    def _close(exc: BaseException | None) -> None:
+        closers: list[Callable[[], None]] = g.pop("db_close_on_error", [])
+        if exc is not None:
+            # Something after the view failed (an after_request hook, a request_finished
+            # receiver): Flask's wsgi_app passes that error here and serves an error answer
+            # instead of the one the view built, which is dropped without being closed.
+            # Without an error the answer is served and closes its session itself.
+            for close in closers:
+                try:
+                    close()
+                except Exception:
+                    log.exception("closing a dropped answer's session failed")
         s = g.pop("db_session", None)
         if s is None:
             return
@@ -100,8 +112,16 @@ def session() -> Session:
 
 def take_session() -> Session:
     """The session of the current request, handed over: the request's teardown no longer
-    closes it, the caller does. For a streamed body, which is read after the teardown."""
+    closes it, the caller does. For a streamed body, which is read after the teardown; the
+    caller also passes its closer to close_on_error(), for an answer that is never served."""
     return g.pop("db_session", None) or get_db().session()
+
+
+def close_on_error(close: Callable[[], None]) -> None:
+    """Have the request's teardown call `close` (which must be safe to call twice) if the
+    request ends with an error: the answer holding a taken session is then dropped unclosed,
+    and its connection would wait for the garbage collector."""
+    g.setdefault("db_close_on_error", []).append(close)
 
 
 _SET_ACTOR = text(

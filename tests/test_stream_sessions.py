@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from flask import Flask
+from flask import Flask, Response
 from sqlalchemy import Engine, text
 from werkzeug.serving import make_server
 
@@ -130,3 +130,49 @@ def test_clients_that_go_away_mid_body_leave_no_connection(real_app: Flask,
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def failing_app(cluster: Cluster, engine: Engine) -> Iterator[Flask]:
+    """The app as real_app, with an after_request hook that fails for every streamed answer:
+    Flask then drops the streamed answer the view built, unclosed, for an error answer."""
+    app = create_app(Settings(database_url=cluster.socket_url(TEST_DB), testing=True,
+                              secret_key="x", geodata_dir=GEODATA, answer_cache_seconds=0,
+                              pool_size=POOL))
+
+    @app.after_request
+    def _fail(response: Response) -> Response:
+        if response.is_streamed:
+            raise RuntimeError("a hook failed after the view")
+        return response
+
+    yield app
+    with app.app_context():
+        db.get_db().engine.dispose()
+
+
+@pytest.mark.usefixtures("no_gc")
+@pytest.mark.parametrize("path", STREAMS)
+@pytest.mark.parametrize("how", ["answered", "propagated"])
+def test_a_streamed_answer_dropped_for_an_error_returns_its_connection(
+        failing_app: Flask, path: str, how: str) -> None:
+    """Answered: the client gets the app's JSON 500. Propagated (Flask's testing and debug
+    mode): the hook's error reaches the caller. Either way the teardown closes the session."""
+    failing_app.config["PROPAGATE_EXCEPTIONS"] = how == "propagated"
+    engine = _engine(failing_app)
+    client = failing_app.test_client()
+    for _ in range(ROUNDS):  # more than the pool lends: a leak would also end in a timeout
+        if how == "answered":
+            with client.get(path) as resp:
+                assert resp.status_code == 500
+                assert resp.mimetype == "application/json"
+                assert resp.get_json()["error"]["code"] == "internal_server_error"
+        else:
+            with pytest.raises(RuntimeError, match="a hook failed after the view"):
+                client.get(path)
+        assert engine.pool.checkedout() == 0, f"{path} ({how}) kept a connection"
+    with engine.connect() as conn:  # nothing left idle in a transaction either
+        assert conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND application_name = 'socialmap' AND state LIKE 'idle in transaction%'"
+        )).scalar_one() == 0

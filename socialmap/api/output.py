@@ -28,7 +28,8 @@ def streamed_response(chunks: Iterable[bytes] | Iterable[str], mimetype: str,
     """A body read from `chunks` after the view returned, over the request's session, taken
     over (db.take_session()) since the request's teardown runs before the body is read.
     `chunks`, then the session, close once: when the body ends or fails, or when the server
-    closes the response (the client went away mid-body, the body was never read, a HEAD)."""
+    closes the response (the client went away mid-body, the body was never read, a HEAD), or
+    at the request's teardown when the request failed after the view (see db.close_on_error)."""
     # Not stream_with_context: its second teardown finds no session in `g` to close, so a
     # stream's connection stayed checked out until the garbage collector found the session.
     s = db.take_session()
@@ -62,4 +63,7 @@ def streamed_response(chunks: Iterable[bytes] | Iterable[str], mimetype: str,
     response = Response(body(), mimetype=mimetype, headers=dict(headers or {}))
     # The server closes the response when done, also when the body was never started.
     response.call_on_close(close)
+    # Unless a later step (an after_request hook) fails: Flask then serves an error answer
+    # and drops this one, unclosed; the request's teardown closes it instead.
+    db.close_on_error(close)
     return response
