@@ -1,5 +1,11 @@
 """Caches of answers that may be a few seconds old: one per process (TtlCache) and one shared
-by the worker processes of a server (SharedCache, files in a directory). Thread-safe."""
+by the worker processes of a server (SharedCache, files in a directory). Thread-safe.
+
+A value is fresh for `seconds`, then stale for `stale_seconds` more: `lookup` still finds it
+(Found.fresh False), for an answer that is served while it is made again (stale-while-
+revalidate, web.refresh). One refresh per key at a time: `claim` takes the key, `put`,
+`delete` or `release` give it back, and a claim not given back lapses after CLAIM_SECONDS.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -10,126 +16,191 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
 V = TypeVar("V")
+# A claimed refresh not finished by then (the worker died, or the database was away and the
+# stale answer stays) may be claimed again: the retries of one key are this far apart.
+CLAIM_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Found(Generic[V]):
+    """A kept value, its age in seconds, and whether it is still within its fresh seconds."""
+
+    value: V
+    age: float
+    fresh: bool
 
 
 class AnswerCache(Protocol[V]):
-    """What the answer caches offer their users (api.search, web.answer_cache)."""
+    """What the answer caches offer their users (api.search, web.answer_cache, web.refresh)."""
 
     def get(self, key: Hashable) -> V | None: ...
 
+    def lookup(self, key: Hashable) -> Found[V] | None: ...
+
     def put(self, key: Hashable, value: V) -> None: ...
+
+    def delete(self, key: Hashable) -> None: ...
+
+    def claim(self, key: Hashable) -> bool: ...
+
+    def release(self, key: Hashable) -> None: ...
 
 
 class TtlCache(Generic[V]):
-    """Values kept for `seconds`, the least recently used dropped beyond `max_bytes` (as
-    `size` measures them). One per process: gunicorn workers do not share it."""
+    """Values kept for `seconds` (and `stale_seconds` more for `lookup`), the least recently
+    used dropped beyond `max_bytes` (as `size` measures them). One per process: gunicorn
+    workers do not share it."""
 
     def __init__(self, seconds: float, max_bytes: int, size: Callable[[V], int],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, *,
+                 stale_seconds: float = 0.0) -> None:
         self.seconds, self.max_bytes, self.size, self.clock = seconds, max_bytes, size, clock
+        self.stale_seconds = stale_seconds
+        # key: (made, value, bytes)
         self._items: OrderedDict[Hashable, tuple[float, V, int]] = OrderedDict()
+        self._claims: dict[Hashable, float] = {}
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
     def get(self, key: Hashable) -> V | None:
+        found = self.lookup(key)
+        return found.value if found is not None and found.fresh else None
+
+    def lookup(self, key: Hashable) -> Found[V] | None:
         now = self.clock()
         with self._lock:
             item = self._items.get(key)
-            if item is None or item[0] <= now:
+            if item is None or item[0] + self.seconds + self.stale_seconds <= now:
                 if item is not None:
                     self._drop(key)
                 self.misses += 1
                 return None
             self._items.move_to_end(key)
             self.hits += 1
-            return item[1]
+            age = max(now - item[0], 0.0)
+            return Found(item[1], age, age < self.seconds)
 
     def put(self, key: Hashable, value: V) -> None:
         nbytes = self.size(value)
-        if nbytes > self.max_bytes:
-            return
         with self._lock:
+            self._claims.pop(key, None)
+            if nbytes > self.max_bytes:
+                return
             if key in self._items:
                 self._drop(key)
-            self._items[key] = (self.clock() + self.seconds, value, nbytes)
+            self._items[key] = (self.clock(), value, nbytes)
             self._bytes += nbytes
             while self._bytes > self.max_bytes:
                 self._drop(next(iter(self._items)))
 
+    def delete(self, key: Hashable) -> None:
+        with self._lock:
+            self._claims.pop(key, None)
+            if key in self._items:
+                self._drop(key)
+
+    def claim(self, key: Hashable) -> bool:
+        now = self.clock()
+        with self._lock:
+            since = self._claims.get(key)
+            if since is not None and now - since < CLAIM_SECONDS:
+                return False
+            self._claims[key] = now
+            return True
+
+    def release(self, key: Hashable) -> None:
+        with self._lock:
+            self._claims.pop(key, None)
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._claims.clear()
             self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._items)
 
     def _drop(self, key: Hashable) -> None:
-        _expires, _value, nbytes = self._items.pop(key)
+        _made, _value, nbytes = self._items.pop(key)
         self._bytes -= nbytes
 
 
-# A kept file: expiry (unix seconds, double), length of the key, the key, then the value.
+# A kept file: when it was made (unix seconds, double), length of the key, the key, the value.
 _HEAD = struct.Struct(">dI")
 
 
 class SharedCache(Generic[V]):
-    """Values kept for `seconds` as files in `directory`, shared by every process that uses
-    the same directory (gunicorn's workers: socialmap.gunicorn_conf makes one per server, in
-    memory-backed /dev/shm when there is one).
+    """Values kept for `seconds` (and `stale_seconds` more for `lookup`) as files in
+    `directory`, shared by every process that uses the same directory (gunicorn's workers:
+    socialmap.gunicorn_conf makes one per server, in memory-backed /dev/shm when there is one).
 
     With a cache per worker, a repeated question is answered from memory only when it reaches
     the worker that answered it before; shared, any worker answers it. A file is written aside
     and renamed into place, so a reader sees a whole answer or none. The directory is swept of
-    expired files now and then, and of the oldest beyond `max_bytes`.
+    expired files now and then, and of the oldest beyond `max_bytes`. A claim is a file of its
+    own (".claim-" and the key's digest), made only if absent: one worker of all refreshes.
     """
 
     SWEEP_SECONDS = 5.0
 
     def __init__(self, directory: Path, seconds: float, max_bytes: int,
                  encode: Callable[[V], bytes], decode: Callable[[bytes], V],
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, *,
+                 stale_seconds: float = 0.0) -> None:
         self.directory, self.seconds, self.max_bytes = directory, seconds, max_bytes
         self.encode, self.decode, self.clock = encode, decode, clock
+        self.stale_seconds = stale_seconds
         directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._written = 0
         self._swept = clock()
         self.hits = self.misses = 0
 
-    def _path(self, key_bytes: bytes) -> Path:
-        return self.directory / hashlib.blake2b(key_bytes, digest_size=16).hexdigest()
+    def _digest(self, key: Hashable) -> tuple[bytes, str]:
+        key_bytes = repr(key).encode()
+        return key_bytes, hashlib.blake2b(key_bytes, digest_size=16).hexdigest()
+
+    def _claim_path(self, digest: str) -> Path:
+        return self.directory / f".claim-{digest}"
 
     def get(self, key: Hashable) -> V | None:
-        key_bytes = repr(key).encode()
+        found = self.lookup(key)
+        return found.value if found is not None and found.fresh else None
+
+    def lookup(self, key: Hashable) -> Found[V] | None:
+        key_bytes, digest = self._digest(key)
         try:
-            with open(self._path(key_bytes), "rb") as f:
+            with open(self.directory / digest, "rb") as f:
                 data = f.read()
         except OSError:
             self.misses += 1
             return None
-        expires, key_len = _HEAD.unpack_from(data)
+        made, key_len = _HEAD.unpack_from(data)
         start = _HEAD.size + key_len
+        age = max(self.clock() - made, 0.0)
         # The key is kept whole: a different key with the same digest is a miss, not its answer.
-        if expires <= self.clock() or data[_HEAD.size:start] != key_bytes:
+        if age >= self.seconds + self.stale_seconds or data[_HEAD.size:start] != key_bytes:
             self.misses += 1
             return None
         self.hits += 1
-        return self.decode(data[start:])
+        return Found(self.decode(data[start:]), age, age < self.seconds)
 
     def put(self, key: Hashable, value: V) -> None:
-        key_bytes = repr(key).encode()
+        key_bytes, digest = self._digest(key)
         body = self.encode(value)
         if len(body) > self.max_bytes:
+            self._release(digest)
             return
-        path = self._path(key_bytes)
-        aside = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-        head = _HEAD.pack(self.clock() + self.seconds, len(key_bytes))
+        path = self.directory / digest
+        aside = path.with_name(f".{digest}.{os.getpid()}.{threading.get_ident()}")
+        head = _HEAD.pack(self.clock(), len(key_bytes))
         try:
             try:
                 f = open(aside, "wb")  # noqa: SIM115 - closed below
@@ -144,6 +215,8 @@ class SharedCache(Generic[V]):
             # A full or vanished directory costs the cache, never the answer.
             _unlink(aside)
             return
+        finally:
+            self._release(digest)
         with self._lock:
             self._written += len(body)
             due = (self._written > self.max_bytes // 8
@@ -153,9 +226,38 @@ class SharedCache(Generic[V]):
         if due:
             self.sweep()
 
+    def delete(self, key: Hashable) -> None:
+        _key_bytes, digest = self._digest(key)
+        _unlink(self.directory / digest)
+        self._release(digest)
+
+    def claim(self, key: Hashable) -> bool:
+        path = self._claim_path(self._digest(key)[1])
+        for _attempt in range(2):
+            try:
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+                return True
+            except FileExistsError:
+                try:
+                    if self.clock() - path.stat().st_mtime < CLAIM_SECONDS:
+                        return False
+                except OSError:
+                    continue  # released meanwhile: try once more
+                _unlink(path)  # lapsed
+            except OSError:
+                return False  # a vanished directory: no refresh, the answer is made anew
+        return False
+
+    def release(self, key: Hashable) -> None:
+        self._release(self._digest(key)[1])
+
+    def _release(self, digest: str) -> None:
+        _unlink(self._claim_path(digest))
+
     def sweep(self) -> None:
         """Remove expired files, then the oldest while the rest is over `max_bytes`."""
         now, kept, total = self.clock(), [], 0
+        lifetime = self.seconds + self.stale_seconds
         try:
             entries = list(os.scandir(self.directory))
         except OSError:
@@ -165,10 +267,11 @@ class SharedCache(Generic[V]):
                 stat = entry.stat()
             except OSError:
                 continue
-            # Files left aside by a killed worker, and kept files past their minute.
-            if stat.st_mtime + self.seconds <= now:
+            # Kept files past their time, files left aside by a killed worker, lapsed claims.
+            aside = entry.name.startswith(".")
+            if stat.st_mtime + (max(lifetime, CLAIM_SECONDS) if aside else lifetime) <= now:
                 _unlink(Path(entry.path))
-            elif not entry.name.startswith("."):
+            elif not aside:
                 kept.append((stat.st_mtime, stat.st_size, entry.path))
                 total += stat.st_size
         for _mtime, size, path in sorted(kept):

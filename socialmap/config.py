@@ -46,6 +46,9 @@ class Settings:
     # in files in `answer_cache_dir`, shared by the workers (gunicorn_conf makes one per server
     # in /dev/shm), or per process when it is empty. MiB for each of the two caches.
     answer_cache_seconds: int = 60
+    # After those seconds a kept answer is served this many seconds more, while it is made
+    # again in the background (stale-while-revalidate, socialmap.web.refresh); 0: never.
+    answer_stale_seconds: int = 60
     answer_cache_mb: int = 128
     answer_cache_dir: str = ""
     # Gap analysis norms overriding the defaults, e.g. "ontmoeting=3km, vervoer=serve"

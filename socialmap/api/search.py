@@ -14,7 +14,8 @@ from ..cache import AnswerCache
 from ..schedule import now_local
 from ..services import demand
 from ..services import search as svc
-from ..web.answer_cache import KEEP_HEADER, worker_cache
+from ..web.answer_cache import KEEP_HEADER, age_header, state, worker_cache
+from ..web.refresh import kept_in, refresher, refreshing
 from . import bp
 from .params import Params, parse
 
@@ -122,14 +123,22 @@ def search():  # noqa: ANN201
     # An answer is at most answer_cache_seconds old, its "open now" included: as old as the
     # max-age lets any browser or proxy reuse it anyway.
     key = (request.host_url, request.full_path)
-    if cache is not None and (cached := cache.get(key)) is not None:
-        body, signals = cached
+    remake = refreshing()
+    if cache is not None and not remake and (found := cache.lookup(key)) is not None:
+        body, signals = found.value
         demand.write(db.session(), signals)
-        return _answer(body, cfg.answer_cache_seconds, "hit")
+        response = _answer(body, cfg.answer_cache_seconds, state(found))
+        response.headers["Age"] = age_header(found)[1]
+        if not found.fresh:
+            # Made again once this stale answer is sent (web.refresh).
+            remaker, environ = refresher(current_app._get_current_object()), request.environ
+            response.call_on_close(lambda: remaker.schedule(cache, key, environ))
+        return response
     req = parse(request.args, read_search)
     result = svc.search(db.session(), req, cfg, now)
     signals = demand.signal_rows(result, now.date())
-    demand.write(db.session(), signals)
+    if not remake:  # a remake (web.refresh) is no resident's search
+        demand.write(db.session(), signals)
     body = orjson.dumps(feature_collection(result, request.args))
     if cache is None:
         return _answer(body, 0, "miss")
@@ -137,6 +146,7 @@ def search():  # noqa: ANN201
     if signals:
         # Kept here, where a repeat still counts its demand signals.
         cache.put(key, (body, signals))
+        kept_in(request.environ, cache)
     else:
         # The same for every anonymous client: kept whole by the layer in front, which answers
         # the repeats itself (web.fast_answers).

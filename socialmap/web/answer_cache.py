@@ -7,9 +7,10 @@ marked here (KEEP_HEADER), and kept whole by the layer in front (web.fast_answer
 Only anonymous requests (no cookie at all: no session, no language choice, so Dutch) of the
 listed endpoints, only 200 answers that set no cookie, are not marked private or no-store, and
 counted no demand signal (a repeated search with few results is counted each time). A kept
-answer is at most the setting's seconds old, "open now" included. (The key held the minute
-once; then every kept answer expired at once on the minute, and the site answered a burst of
-misses at every minute's start.)
+answer is fresh for the setting's seconds, "open now" included; then, for answer_stale_seconds
+more, it is still served (X-Cache "stale", its Age said) while it is made again in the
+background (web.refresh). (The key held the minute once; then every kept answer expired at once
+on the minute, and the site answered a burst of misses at every minute's start.)
 
 A page's Content-Security-Policy nonce must differ per answer: the kept body has it replaced by a
 placeholder, and every answer from the cache gets a fresh nonce in its body and header. The
@@ -26,9 +27,12 @@ from typing import Any, TypeVar
 import orjson
 from flask import Flask, Response, g, request, session
 
-from ..cache import AnswerCache, SharedCache, TtlCache
+from ..cache import AnswerCache, Found, SharedCache, TtlCache
 from ..config import Settings
+from ..schedule import now_local
+from ..services import demand
 from .auth import CSRF_KEY, csrf_token
+from .refresh import kept_in, refresher, refreshing
 from .security import NONCE_BYTES
 
 V = TypeVar("V")
@@ -58,13 +62,35 @@ def worker_cache(app: Flask, name: str, size: Callable[[V], int],
     cache = app.extensions.get(key)
     if cache is None:
         limit = cfg.answer_cache_mb * 2**20
+        stale = max(cfg.answer_stale_seconds, 0)
         if cfg.answer_cache_dir:
             cache = SharedCache[V](Path(cfg.answer_cache_dir) / name, cfg.answer_cache_seconds,
-                                   limit, encode, decode)
+                                   limit, encode, decode, stale_seconds=stale)
         else:
-            cache = TtlCache[V](cfg.answer_cache_seconds, limit, size)
+            cache = TtlCache[V](cfg.answer_cache_seconds, limit, size, stale_seconds=stale)
         app.extensions[key] = cache
     return cache
+
+
+def age_header(found: Found[Any]) -> tuple[str, str]:
+    """How long ago the answer was made (RFC 9111 Age): a browser then keeps a kept answer
+    only for what is left of its max-age, and a stale one not at all."""
+    return ("Age", str(int(found.age)))
+
+
+def state(found: Found[Any]) -> str:
+    """X-Cache of an answer from the cache."""
+    return "hit" if found.fresh else "stale"
+
+
+def count_demand(s: Any, result: Any) -> None:
+    """Count a search page's demand signal, or, in a remake (web.refresh), which is no
+    resident's search, count nothing and keep nothing when it would have counted: the next
+    resident's request then goes through and counts."""
+    if not refreshing():
+        demand.record(s, result)
+    elif demand.signal_rows(result, now_local().date()):
+        g.answer_cache_refused = True
 
 
 def _encode(kept: Kept) -> bytes:
@@ -103,6 +129,7 @@ def _keepable(response: Response) -> bool:
     db_session = g.get("db_session")
     token_only = _fresh_token_only()
     return (response.status_code == 200 and not response.direct_passthrough
+            and not g.get("answer_cache_refused")
             and "Set-Cookie" not in response.headers and (not session.modified or token_only)
             and (token_only or ("no-store" not in control and "private" not in control))
             and not (db_session is not None and db_session.info.get("demand_written")))
@@ -119,11 +146,11 @@ def init_app(app: Flask) -> None:
             g.answer_cache_whole = True
             return None
         key = _key()
-        kept = cache.get(key)
-        if kept is None:
+        found = None if refreshing() else cache.lookup(key)
+        if found is None:
             g.answer_cache_key = key
             return None
-        body, mimetype, headers = kept
+        body, mimetype, headers = found.value
         if PLACEHOLDER in body:
             # The nonce the security hook puts in this answer's header.
             g.csp_nonce = secrets.token_urlsafe(NONCE_BYTES)
@@ -131,8 +158,12 @@ def init_app(app: Flask) -> None:
         if TOKEN_PLACEHOLDER in body:
             # A token of this browser's own, in a session cookie set as the view sets it.
             body = body.replace(TOKEN_PLACEHOLDER, csrf_token().encode())
-        response = Response(body, mimetype=mimetype, headers=list(headers))
-        response.headers["X-Cache"] = "hit"
+        response = Response(body, mimetype=mimetype, headers=[*headers, age_header(found)])
+        response.headers["X-Cache"] = state(found)
+        if not found.fresh:
+            # Made again once this stale answer is sent (web.refresh).
+            environ = request.environ
+            response.call_on_close(lambda: refresher(app).schedule(cache, key, environ))
         return response
 
     @app.after_request
@@ -153,5 +184,6 @@ def init_app(app: Flask) -> None:
             body = body.replace(token.encode(), TOKEN_PLACEHOLDER)
         headers = tuple((k, v) for k in REPEATED if (v := response.headers.get(k)))
         cache.put(key, (body, response.mimetype or "text/html", headers))
+        kept_in(request.environ, cache)
         response.headers["X-Cache"] = "miss"
         return response

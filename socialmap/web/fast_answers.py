@@ -6,7 +6,8 @@ such an answer (KEEP_HEADER, never sent on); this layer keeps it with its final 
 every hook of the app, and answers a repeat from them, with a request id of its own and a 304
 for a matching If-None-Match. A hit then costs no request context, hooks or session: about a
 tenth of the app's own hit. Whatever is not marked (pages, answers that counted demand, cookies,
-errors) goes through the app as before.
+errors) goes through the app as before. A stale answer is served the same way, and made again
+once it is sent (web.refresh); the remake passes through here to the app.
 """
 from __future__ import annotations
 
@@ -16,15 +17,17 @@ from typing import Any
 import orjson
 from flask import Flask
 from werkzeug.http import http_date, is_resource_modified, unquote_etag
+from werkzeug.wsgi import ClosingIterator
 
-from ..cache import AnswerCache
-from .answer_cache import KEEP_HEADER, worker_cache
+from ..cache import AnswerCache, Found
+from .answer_cache import KEEP_HEADER, age_header, state, worker_cache
 from .observability import REQUEST_ID_HEADER, new_request_id
+from .refresh import REFRESH_KEY, kept_in, refresher
 
 PREFIX = "/api/"
 # Made anew for every answer, by this layer or by gunicorn.
 _PER_ANSWER = frozenset({KEEP_HEADER.lower(), REQUEST_ID_HEADER.lower(), "x-cache", "date",
-                         "set-cookie"})
+                         "set-cookie", "age"})
 _CONTENT = frozenset({"content-type", "content-length"})
 # (headers of the kept answer, its body)
 Fast = tuple[tuple[tuple[str, str], ...], bytes]
@@ -68,16 +71,21 @@ class FastAnswers:
                 or (cache := self.cache()) is None):
             return self.wsgi_app(environ, start_response)
         key = _key(environ)
-        kept = cache.get(key)
-        if kept is not None:
-            return self._answer(kept, environ, start_response)
-        return self._through(cache, key, environ, start_response)
+        found = None if environ.get(REFRESH_KEY) else cache.lookup(key)
+        if found is None:
+            return self._through(cache, key, environ, start_response)
+        answer = self._answer(found, environ, start_response)
+        if found.fresh:
+            return answer
+        # Made again once this stale answer is sent.
+        return ClosingIterator(answer, lambda: refresher(self.flask_app).schedule(
+            cache, key, environ))
 
-    def _answer(self, kept: Fast, environ: dict[str, Any], start_response: StartResponse
-                ) -> Iterable[bytes]:
-        headers, body = kept
+    def _answer(self, found: Found[Fast], environ: dict[str, Any],
+                start_response: StartResponse) -> list[bytes]:
+        headers, body = found.value
         own = [(REQUEST_ID_HEADER, new_request_id(environ.get("HTTP_X_REQUEST_ID"))),
-               ("X-Cache", "hit"), ("Date", http_date())]
+               ("X-Cache", state(found)), ("Date", http_date()), age_header(found)]
         if _etag_matches(environ, headers):
             start_response("304 NOT MODIFIED",
                            [h for h in headers if h[0].lower() not in _CONTENT] + own)
@@ -107,6 +115,7 @@ class FastAnswers:
                 close()
         cache.put(key, (tuple((k, v) for k, v in seen["headers"]
                               if k.lower() not in _PER_ANSWER), body))
+        kept_in(environ, cache)
         return [body]
 
 

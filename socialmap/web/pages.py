@@ -14,7 +14,6 @@ from ..api.params import Params, parse
 from ..errors import AppError, NotFound
 from ..i18n import COOKIE, COOKIE_MAX_AGE, LANGUAGES
 from ..queries import stats
-from ..services import demand
 from ..services import needs as needs_svc
 from ..services import pages as svc
 from ..services.search import SearchResult
@@ -83,7 +82,7 @@ def home():  # noqa: ANN201
             page = svc.search_page(db.session(), form.request, settings.current(),
                                    with_contacts=form.printing)
             if not form.printing:  # a printed list repeats a search already counted
-                demand.record(db.session(), page.result)
+                answer_cache.count_demand(db.session(), page.result)
     except AppError as err:
         form = empty_form(request.args)
         place_help = err.extra.get("choices") or err.extra.get("suggestions") or []
