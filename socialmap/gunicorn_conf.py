@@ -122,7 +122,7 @@ class JsonLogger(Logger):
             environ.get("REQUEST_METHOD", "-"), environ.get("PATH_INFO", ""), int(status),
             request_time.total_seconds() * 1000, rid,
             bytes=getattr(resp, "sent", None), pid=os.getpid(),
-            # "hit" or "miss" for the answers the cache may keep; absent for the others.
+            # "hit", "stale" or "miss" for the answers the cache may keep; absent for others.
             **({"cache": cache} if cache else {}))
         line = json.dumps({"ts": datetime.now(UTC).isoformat(timespec="milliseconds"), **record},
                           ensure_ascii=False)
