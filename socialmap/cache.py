@@ -42,7 +42,9 @@ class AnswerCache(Protocol[V]):
 
     def lookup(self, key: Hashable) -> Found[V] | None: ...
 
-    def put(self, key: Hashable, value: V) -> None: ...
+    def put(self, key: Hashable, value: V) -> bool: ...
+
+    def renew(self, key: Hashable) -> None: ...
 
     def delete(self, key: Hashable) -> None: ...
 
@@ -86,18 +88,21 @@ class TtlCache(Generic[V]):
             age = max(now - item[0], 0.0)
             return Found(item[1], age, age < self.seconds)
 
-    def put(self, key: Hashable, value: V) -> None:
+    def put(self, key: Hashable, value: V) -> bool:
+        """Keep `value`; False when it cannot be kept (too big), and then no older value of
+        `key` stays either: a stale answer is never served in place of one that is not kept."""
         nbytes = self.size(value)
         with self._lock:
             self._claims.pop(key, None)
-            if nbytes > self.max_bytes:
-                return
             if key in self._items:
                 self._drop(key)
+            if nbytes > self.max_bytes:
+                return False
             self._items[key] = (self.clock(), value, nbytes)
             self._bytes += nbytes
             while self._bytes > self.max_bytes:
                 self._drop(next(iter(self._items)))
+            return True
 
     def delete(self, key: Hashable) -> None:
         with self._lock:
@@ -111,8 +116,18 @@ class TtlCache(Generic[V]):
             since = self._claims.get(key)
             if since is not None and now - since < CLAIM_SECONDS:
                 return False
+            if len(self._claims) > 1024:
+                # Claims left by remakes that failed (the database away) and never retried.
+                self._claims = {k: t for k, t in self._claims.items()
+                                if now - t < CLAIM_SECONDS}
             self._claims[key] = now
             return True
+
+    def renew(self, key: Hashable) -> None:
+        """The remake of a claimed key starts now: its claim runs from here."""
+        with self._lock:
+            if key in self._claims:
+                self._claims[key] = self.clock()
 
     def release(self, key: Hashable) -> None:
         with self._lock:
@@ -134,6 +149,20 @@ class TtlCache(Generic[V]):
 
 # A kept file: when it was made (unix seconds, double), length of the key, the key, the value.
 _HEAD = struct.Struct(">dI")
+# A claim file: when the claim was made or renewed (the cache's clock, double).
+_CLAIM = struct.Struct(">d")
+# In the directory above the caches' own: a token that a server reload changes
+# (socialmap.gunicorn_conf). A worker of the code before keeps nothing once it has changed.
+GENERATION_FILE = "generation"
+
+
+def read_generation(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 class SharedCache(Generic[V]):
@@ -146,6 +175,8 @@ class SharedCache(Generic[V]):
     and renamed into place, so a reader sees a whole answer or none. The directory is swept of
     expired files now and then, and of the oldest beyond `max_bytes`. A claim is a file of its
     own (".claim-" and the key's digest), made only if absent: one worker of all refreshes.
+    With `generation_file`, a value is kept only while that file holds what it held when this
+    cache was made: after a reload, the old code's workers, still finishing, keep nothing.
     """
 
     SWEEP_SECONDS = 5.0
@@ -153,10 +184,12 @@ class SharedCache(Generic[V]):
     def __init__(self, directory: Path, seconds: float, max_bytes: int,
                  encode: Callable[[V], bytes], decode: Callable[[bytes], V],
                  clock: Callable[[], float] = time.time, *,
-                 stale_seconds: float = 0.0) -> None:
+                 stale_seconds: float = 0.0, generation_file: Path | None = None) -> None:
         self.directory, self.seconds, self.max_bytes = directory, seconds, max_bytes
         self.encode, self.decode, self.clock = encode, decode, clock
         self.stale_seconds = stale_seconds
+        self.generation_file = generation_file
+        self.generation = read_generation(generation_file)
         directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._written = 0
@@ -169,6 +202,9 @@ class SharedCache(Generic[V]):
 
     def _claim_path(self, digest: str) -> Path:
         return self.directory / f".claim-{digest}"
+
+    def _aside(self, name: str) -> Path:
+        return self.directory / f".{name}.{os.getpid()}.{threading.get_ident()}"
 
     def get(self, key: Hashable) -> V | None:
         found = self.lookup(key)
@@ -192,29 +228,28 @@ class SharedCache(Generic[V]):
         self.hits += 1
         return Found(self.decode(data[start:]), age, age < self.seconds)
 
-    def put(self, key: Hashable, value: V) -> None:
+    def put(self, key: Hashable, value: V) -> bool:
+        """Keep `value`; False when it cannot be kept (too big, a full or vanished directory,
+        a reload since this worker started), and then no older value of `key` stays either:
+        a stale answer is never served in place of one that is not kept."""
         key_bytes, digest = self._digest(key)
-        body = self.encode(value)
-        if len(body) > self.max_bytes:
-            self._release(digest)
-            return
         path = self.directory / digest
-        aside = path.with_name(f".{digest}.{os.getpid()}.{threading.get_ident()}")
-        head = _HEAD.pack(self.clock(), len(key_bytes))
         try:
-            try:
-                f = open(aside, "wb")  # noqa: SIM115 - closed below
-            except FileNotFoundError:
-                # Emptied by a reload of the server (or by a clean-up of /dev/shm): again.
-                self.directory.mkdir(parents=True, exist_ok=True)
-                f = open(aside, "wb")  # noqa: SIM115
-            with f:
-                f.write(head + key_bytes + body)
+            body = self.encode(value)
+            if (len(body) > self.max_bytes
+                    or read_generation(self.generation_file) != self.generation):
+                _unlink(path)
+                return False
+            aside = self._aside(digest)
+            head = _HEAD.pack(self.clock(), len(key_bytes))
+            if not _write(aside, head + key_bytes + body, self.directory):
+                _unlink(path)
+                return False
             os.replace(aside, path)
         except OSError:
             # A full or vanished directory costs the cache, never the answer.
-            _unlink(aside)
-            return
+            _unlink(path)
+            return False
         finally:
             self._release(digest)
         with self._lock:
@@ -225,6 +260,7 @@ class SharedCache(Generic[V]):
                 self._written, self._swept = 0, self.clock()
         if due:
             self.sweep()
+        return True
 
     def delete(self, key: Hashable) -> None:
         _key_bytes, digest = self._digest(key)
@@ -232,21 +268,60 @@ class SharedCache(Generic[V]):
         self._release(digest)
 
     def claim(self, key: Hashable) -> bool:
-        path = self._claim_path(self._digest(key)[1])
-        for _attempt in range(2):
-            try:
-                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-                return True
-            except FileExistsError:
-                try:
-                    if self.clock() - path.stat().st_mtime < CLAIM_SECONDS:
-                        return False
-                except OSError:
-                    continue  # released meanwhile: try once more
-                _unlink(path)  # lapsed
-            except OSError:
-                return False  # a vanished directory: no refresh, the answer is made anew
-        return False
+        """Take `key` for a remake, unless another process or thread holds it; a claim older
+        than CLAIM_SECONDS (by this cache's clock) has lapsed and may be taken over."""
+        digest = self._digest(key)[1]
+        path = self._claim_path(digest)
+        stamp = _CLAIM.pack(self.clock())
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            return self._take_over(path, digest, stamp)
+        except OSError:
+            return False  # a vanished directory: no remake, the answer is made anew later
+        with os.fdopen(fd, "wb") as f:
+            f.write(stamp)
+        return True
+
+    def _take_over(self, path: Path, digest: str, stamp: bytes) -> bool:
+        if not self._lapsed(path):
+            return False
+        # Moved aside first: of two takers only one moves it. Had it been renewed or made
+        # anew meanwhile, it is put back and this taker steps down.
+        moved = self._aside(f"claim-{digest}")
+        try:
+            os.rename(path, moved)
+        except OSError:
+            return False
+        if not self._lapsed(moved):
+            with contextlib.suppress(OSError):
+                os.link(moved, path)
+            _unlink(moved)
+            return False
+        _unlink(moved)
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except OSError:
+            return False
+        with os.fdopen(fd, "wb") as f:
+            f.write(stamp)
+        return True
+
+    def _lapsed(self, path: Path) -> bool:
+        try:
+            (since,) = _CLAIM.unpack(path.read_bytes()[:_CLAIM.size])
+        except (OSError, struct.error):
+            return True  # gone, or half-written by a process that died
+        return self.clock() - since >= CLAIM_SECONDS
+
+    def renew(self, key: Hashable) -> None:
+        """The remake of a claimed key starts now: its claim runs from here."""
+        digest = self._digest(key)[1]
+        aside = self._aside(f"renew-{digest}")
+        if _write(aside, _CLAIM.pack(self.clock()), self.directory, again=False):
+            with contextlib.suppress(OSError):
+                os.replace(aside, self._claim_path(digest))
+            _unlink(aside)
 
     def release(self, key: Hashable) -> None:
         self._release(self._digest(key)[1])
@@ -283,6 +358,25 @@ class SharedCache(Generic[V]):
     def clear(self) -> None:
         for entry in os.scandir(self.directory):
             _unlink(Path(entry.path))
+
+
+def _write(path: Path, data: bytes, directory: Path, again: bool = True) -> bool:
+    """Write `data` to a new file `path`; False on an error (the file then removed)."""
+    try:
+        try:
+            f = open(path, "wb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            if not again:
+                return False
+            # Emptied by a reload of the server (or by a clean-up of /dev/shm): again.
+            directory.mkdir(parents=True, exist_ok=True)
+            f = open(path, "wb")  # noqa: SIM115
+        with f:
+            f.write(data)
+    except OSError:
+        _unlink(path)
+        return False
+    return True
 
 
 def _unlink(path: Path) -> None:

@@ -5,7 +5,8 @@ SOCIALMAP_THREADS (4), SOCIALMAP_ACCESS_LOG ("-" for stdout, a file, or "off"),
 SOCIALMAP_ANSWER_CACHE_DIR (the answers the workers share; by default a fresh directory in
 /dev/shm made at start, emptied on a HUP and removed at exit). The database
 pool of each worker is sized by SOCIALMAP_POOL_SIZE (see socialmap.config); keep it at least
-the thread count, so that no thread waits for a connection.
+the thread count plus one (the thread that remakes stale answers, socialmap.web.refresh), so
+that no thread waits for a connection.
 Graceful restart: `kill -HUP <master pid>` starts new workers with fresh code and lets the old
 ones finish their requests (up to graceful_timeout); `kill -TERM` stops the same way.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import tempfile
 from datetime import UTC, datetime
@@ -21,6 +23,7 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
+from socialmap.cache import GENERATION_FILE
 from socialmap.web.observability import REQUEST_ID_HEADER, JsonFormatter, access_record
 
 
@@ -77,11 +80,33 @@ def on_starting(server: Any) -> None:
     if not os.environ.get("SOCIALMAP_ANSWER_CACHE_DIR"):
         os.environ["SOCIALMAP_ANSWER_CACHE_DIR"] = answer_cache_dir()
         os.environ["_SOCIALMAP_ANSWER_CACHE_MADE"] = "1"
+    new_generation(os.environ["SOCIALMAP_ANSWER_CACHE_DIR"])
 
 
 def on_reload(server: Any) -> None:
-    # New code may answer differently: the new workers start with an empty cache.
-    _empty(os.environ.get("SOCIALMAP_ANSWER_CACHE_DIR", ""), remove=False)
+    # New code may answer differently: the new workers start with an empty cache, and the old
+    # ones, finishing their requests and remakes, keep nothing more (a new generation).
+    directory = os.environ.get("SOCIALMAP_ANSWER_CACHE_DIR", "")
+    _empty(directory, remove=False)
+    new_generation(directory)
+
+
+def new_generation(directory: str) -> None:
+    """A new token in the cache directory's generation file (socialmap.cache.SharedCache)."""
+    if not directory or not Path(directory).is_dir():
+        return
+    path = Path(directory) / GENERATION_FILE
+    aside = path.with_name(f".{GENERATION_FILE}.{os.getpid()}")
+    aside.write_bytes(secrets.token_bytes(16))
+    os.replace(aside, path)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    # A worker that stops (graceful stop, reload, max_requests) starts no more remakes and
+    # gives back the claims of those still waiting, so that another worker takes them at once.
+    from socialmap.web.refresh import stop_all
+
+    stop_all()
 
 
 def on_exit(server: Any) -> None:
@@ -96,7 +121,10 @@ def _empty(directory: str, remove: bool) -> None:
         shutil.rmtree(directory, ignore_errors=True)
         return
     for child in Path(directory).iterdir():
-        shutil.rmtree(child, ignore_errors=True)
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
 
 
 class JsonLogger(Logger):

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from socialmap import gunicorn_conf
+from socialmap.cache import GENERATION_FILE
 
 
 def test_the_shared_answer_cache_lives_as_long_as_the_server(
@@ -20,10 +21,13 @@ def test_the_shared_answer_cache_lives_as_long_as_the_server(
     gunicorn_conf.on_starting(None)
     made = Path(gunicorn_conf.os.environ["SOCIALMAP_ANSWER_CACHE_DIR"])
     assert made.is_dir() and made.name.startswith("socialmap-answers-")
+    first = (made / GENERATION_FILE).read_bytes()
     (made / "search").mkdir()
     (made / "search" / "kept").write_bytes(b"x")
     gunicorn_conf.on_reload(None)
-    assert made.is_dir() and list(made.iterdir()) == []
+    # Emptied, and a new generation: the old code's workers keep nothing more.
+    assert made.is_dir() and [p.name for p in made.iterdir()] == [GENERATION_FILE]
+    assert len(first) == 16 and (made / GENERATION_FILE).read_bytes() != first
     gunicorn_conf.on_exit(None)
     assert not made.exists()
 

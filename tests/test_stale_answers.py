@@ -105,6 +105,60 @@ def test_the_sweep_keeps_stale_values_and_fresh_claims(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [], "the value past its stale seconds and the claim"
 
 
+def test_a_value_that_cannot_be_kept_takes_the_older_one_with_it(tmp_path: Path) -> None:
+    clock = Clock()
+    for cache in (TtlCache[bytes](10, 8, len, clock, stale_seconds=20),
+                  SharedCache[bytes](tmp_path, 10, 8, bytes, bytes, clock, stale_seconds=20)):
+        assert cache.put("a", b"old") is True
+        clock.now += 11
+        assert cache.claim("a")
+        # Too big to keep: the stale one must not be served in its place, and the claim is
+        # given back.
+        assert cache.put("a", b"far too big") is False
+        assert cache.lookup("a") is None and cache.claim("a")
+
+
+def test_after_a_reload_the_old_workers_keep_nothing(tmp_path: Path) -> None:
+    generation = tmp_path / "generation"
+    generation.write_bytes(b"one")
+    old = SharedCache[bytes](tmp_path / "api", 10, 1000, bytes, bytes,
+                             generation_file=generation)
+    assert old.put("a", b"1") and old.lookup("a") is not None
+    generation.write_bytes(b"two")  # gunicorn_conf.on_reload
+    new = SharedCache[bytes](tmp_path / "api", 10, 1000, bytes, bytes,
+                             generation_file=generation)
+    assert old.put("b", b"old code") is False and new.lookup("b") is None
+    assert new.put("b", b"new code") and new.lookup("b").value == b"new code"  # type: ignore[union-attr]
+
+
+def test_of_two_takers_of_a_lapsed_claim_one_wins(tmp_path: Path) -> None:
+    clock = Clock(time.time())
+    one, two = (SharedCache[bytes](tmp_path, 10, 1000, bytes, bytes, clock, stale_seconds=20)
+                for _ in range(2))
+    assert one.claim("a")
+    clock.now += CLAIM_SECONDS + 1
+    digest = one._digest("a")[1]
+    path = one._claim_path(digest)
+    # Both saw it lapsed; one took it over first (and holds it now, fresh)...
+    assert one.claim("a")
+    # ...so the other, late, must step down and leave that claim in place.
+    assert two._take_over(path, digest, b"\0" * 8) is False
+    assert path.exists() and not two.claim("a") and not one.claim("a")
+
+
+def test_a_renewed_claim_runs_from_its_renewal(tmp_path: Path) -> None:
+    clock = Clock(time.time())
+    for cache in (TtlCache[bytes](10, 1000, len, clock),
+                  SharedCache[bytes](tmp_path, 10, 1000, bytes, bytes, clock)):
+        assert cache.claim("a")
+        clock.now += CLAIM_SECONDS - 5
+        cache.renew("a")
+        clock.now += 10  # past the first moment's 30 s, not the renewal's
+        assert not cache.claim("a")
+        clock.now += CLAIM_SECONDS
+        assert cache.claim("a")
+
+
 # --- the refresher, on a plain WSGI app ------------------------------------------------------
 
 def counting_app(statuses: list[int], cache: Any, gate: threading.Event | None = None
@@ -208,12 +262,69 @@ def test_a_failing_remake_never_stops_the_thread() -> None:
         start("200 OK", [])
         return [b""]
 
+    clock = cache.clock
+    for key in ("a", "b"):
+        cache.put(key, b"old")
+    clock.now += 11
     worker = Refresher(wsgi, background=True)
     assert worker.schedule(cache, "a", environ_for())
     assert worker.drain(10)
     assert worker.schedule(cache, "b", environ_for())
     assert worker.drain(10)
     assert len(calls) == 2 and worker.failed == 1 and worker.dropped == 1
+
+
+def test_a_remake_made_meanwhile_by_a_request_is_skipped() -> None:
+    clock = Clock()
+    cache = TtlCache[bytes](10, 1000, len, clock, stale_seconds=20)
+    for key in ("first", "k"):
+        cache.put(key, b"old")
+    clock.now += 11
+    gate = threading.Event()
+    calls: list[str] = []
+
+    def slow(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
+        calls.append(environ["PATH_INFO"])
+        gate.wait(10)
+        start("404 NOT FOUND", [])
+        return [b""]
+
+    worker = Refresher(slow, background=True)
+    # The first remake holds the thread; "k" waits behind it and is made by a miss meanwhile.
+    assert worker.schedule(cache, "first", {**environ_for(), "PATH_INFO": "/first"})
+    assert worker.schedule(cache, "k", {**environ_for(), "PATH_INFO": "/k"})
+    cache.put("k", b"made by a request")
+    gate.set()
+    assert worker.drain(10)
+    assert calls == ["/first"] and worker.skipped == 1
+    assert cache.lookup("k").value == b"made by a request"  # type: ignore[union-attr]
+
+
+def test_a_stopped_refresher_gives_back_what_waits() -> None:
+    clock = Clock()
+    cache = TtlCache[bytes](10, 1000, len, clock, stale_seconds=20)
+    for key in ("a", "b"):
+        cache.put(key, b"old")
+    clock.now += 11
+    gate = threading.Event()
+    calls: list[str] = []
+
+    def slow(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
+        calls.append(environ["PATH_INFO"])
+        gate.wait(10)
+        start("200 OK", [])
+        return [b""]
+
+    worker = Refresher(slow, background=True)
+    assert worker.schedule(cache, "a", environ_for())
+    assert worker.schedule(cache, "b", environ_for())
+    deadline = time.monotonic() + 5
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    worker.stop()  # gunicorn_conf.worker_exit: "b" waits, and is given back
+    assert cache.claim("b") and not worker.schedule(cache, "a", environ_for())
+    gate.set()
+    assert worker.drain(10) and len(calls) == 1
 
 
 # --- the app, with the test client (remakes run when the stale answer is closed) ------------

@@ -120,8 +120,9 @@ def search():  # noqa: ANN201
         None if request.cookies else worker_cache(current_app, "search", lambda v: len(v[0]),
                                                   _encode, _decode))
     now = now_local()
-    # An answer is at most answer_cache_seconds old, its "open now" included: as old as the
-    # max-age lets any browser or proxy reuse it anyway.
+    # An answer is fresh for answer_cache_seconds, its "open now" included: as old as the
+    # max-age lets any browser or proxy reuse it anyway; then, for answer_stale_seconds, it is
+    # still served (with its Age, so no browser keeps it) while it is made again.
     key = (request.host_url, request.full_path)
     remake = refreshing()
     if cache is not None and not remake and (found := cache.lookup(key)) is not None:
@@ -145,10 +146,11 @@ def search():  # noqa: ANN201
     response = _answer(body, cfg.answer_cache_seconds, "miss")
     if signals:
         # Kept here, where a repeat still counts its demand signals.
-        cache.put(key, (body, signals))
-        kept_in(request.environ, cache)
-    else:
+        if cache.put(key, (body, signals)):
+            kept_in(request.environ, cache)
+    elif request.method == "GET":
         # The same for every anonymous client: kept whole by the layer in front, which answers
-        # the repeats itself (web.fast_answers).
+        # the repeats itself (web.fast_answers). (It sees GETs only: on a HEAD the mark would
+        # reach the client.)
         response.headers[KEEP_HEADER] = "1"
     return response

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import orjson
 from flask import Flask, Response, g, request, session
 
-from ..cache import AnswerCache, Found, SharedCache, TtlCache
+from ..cache import GENERATION_FILE, AnswerCache, Found, SharedCache, TtlCache
 from ..config import Settings
 from ..schedule import now_local
 from ..services import demand
@@ -64,11 +64,13 @@ def worker_cache(app: Flask, name: str, size: Callable[[V], int],
         limit = cfg.answer_cache_mb * 2**20
         stale = max(cfg.answer_stale_seconds, 0)
         if cfg.answer_cache_dir:
-            cache = SharedCache[V](Path(cfg.answer_cache_dir) / name, cfg.answer_cache_seconds,
-                                   limit, encode, decode, stale_seconds=stale)
+            top = Path(cfg.answer_cache_dir)
+            cache = SharedCache[V](top / name, cfg.answer_cache_seconds, limit, encode, decode,
+                                   stale_seconds=stale, generation_file=top / GENERATION_FILE)
         else:
             cache = TtlCache[V](cfg.answer_cache_seconds, limit, size, stale_seconds=stale)
-        app.extensions[key] = cache
+        # Two threads' first requests may both get here: one cache wins, for both.
+        cache = app.extensions.setdefault(key, cache)
     return cache
 
 
@@ -183,7 +185,7 @@ def init_app(app: Flask) -> None:
         if (token := session.get(CSRF_KEY)) is not None:
             body = body.replace(token.encode(), TOKEN_PLACEHOLDER)
         headers = tuple((k, v) for k in REPEATED if (v := response.headers.get(k)))
-        cache.put(key, (body, response.mimetype or "text/html", headers))
-        kept_in(request.environ, cache)
+        if cache.put(key, (body, response.mimetype or "text/html", headers)):
+            kept_in(request.environ, cache)
         response.headers["X-Cache"] = "miss"
         return response

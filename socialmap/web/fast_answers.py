@@ -113,9 +113,9 @@ class FastAnswers:
             close = getattr(body_iter, "close", None)
             if close is not None:
                 close()
-        cache.put(key, (tuple((k, v) for k, v in seen["headers"]
-                              if k.lower() not in _PER_ANSWER), body))
-        kept_in(environ, cache)
+        if cache.put(key, (tuple((k, v) for k, v in seen["headers"]
+                                 if k.lower() not in _PER_ANSWER), body)):
+            kept_in(environ, cache)
         return [body]
 
 

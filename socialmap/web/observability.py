@@ -140,7 +140,9 @@ def init_app(app: Flask) -> None:
             response.headers[REQUEST_ID_HEADER] = rid
         _cache_headers(app, response)
         # Under gunicorn its access log writes this line (socialmap.gunicorn_conf), once.
-        if "gunicorn.socket" not in request.environ and access_log.isEnabledFor(logging.INFO):
+        # A remake of a stale answer (web.refresh) is no client's request: no line.
+        if ("gunicorn.socket" not in request.environ and access_log.isEnabledFor(logging.INFO)
+                and "socialmap.refresh" not in request.environ):
             started = g.get("request_started", time.perf_counter())
             access_log.info("request", extra=access_record(
                 request.method, request.path, response.status_code,

@@ -25,6 +25,8 @@ import logging
 import queue
 import sys
 import threading
+import time
+import weakref
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
@@ -45,8 +47,9 @@ _NOT_REPEATED = frozenset({
     "HTTP_IF_RANGE", "HTTP_RANGE", "HTTP_X_REQUEST_ID", "HTTP_COOKIE", "CONTENT_LENGTH",
     "CONTENT_TYPE",
 })
-# Remakes waiting in one worker; beyond that a stale answer waits for a later request.
-QUEUE_SIZE = 1024
+# Remakes waiting in one worker; beyond that a stale answer waits for a later request. At
+# 20-40 ms a remake, what waits here is done well within the claim's CLAIM_SECONDS.
+QUEUE_SIZE = 256
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Job = tuple[AnswerCache[Any], Hashable, dict[str, Any]]
 
@@ -87,35 +90,59 @@ class Refresher:
         self._queue: queue.Queue[Job] = queue.Queue(QUEUE_SIZE)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self.done = self.dropped = self.failed = 0
+        self.stopped = False
+        self.done = self.dropped = self.failed = self.skipped = 0
+        _ALL.add(self)
 
     def schedule(self, cache: AnswerCache[Any], key: Hashable, environ: dict[str, Any]
                  ) -> bool:
-        """Remake `key` unless another worker or thread already does; True when this one will."""
-        if not cache.claim(key):
+        """Remake `key` unless another worker or thread already does; True when this one will.
+        Called once a stale answer is sent: it never raises into the server."""
+        if self.stopped:
             return False
-        job: Job = (cache, key, replay_environ(environ))
-        if not self.background:
-            self._run_one(job)
-            return True
         try:
+            if not cache.claim(key):
+                return False
+        except Exception:  # noqa: BLE001 - the answer is sent; the cache must not fail it
+            log.exception("claiming a stale answer's remake failed")
+            return False
+        try:
+            job: Job = (cache, key, replay_environ(environ))
+            if not self.background:
+                self._run_one(job)
+                return True
             self._queue.put_nowait(job)
+            self._start()
         except queue.Full:
+            cache.release(key)  # a later request for it tries again
+            return False
+        except Exception:  # noqa: BLE001
+            log.exception("scheduling a stale answer's remake failed")
             cache.release(key)
             return False
-        self._start()
         return True
+
+    def stop(self) -> None:
+        """Start no more remakes; give back the claims of those still waiting."""
+        self.stopped = True
+        while True:
+            try:
+                cache, key, _environ = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                cache.release(key)
+            finally:
+                self._queue.task_done()
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until every scheduled remake is done (tests, benchmarks); False on timeout."""
-        done = threading.Event()
-
-        def wait() -> None:
-            self._queue.join()
-            done.set()
-
-        threading.Thread(target=wait, daemon=True).start()
-        return done.wait(timeout)
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
     def _start(self) -> None:
         with self._lock:
@@ -128,12 +155,28 @@ class Refresher:
         while True:
             job = self._queue.get()
             try:
-                self._run_one(job)
+                if self.stopped:
+                    job[0].release(job[1])
+                else:
+                    self._run_one(job)
+            except Exception:  # noqa: BLE001 - a failed remake must never stop the thread
+                log.exception("remaking a kept answer failed")
             finally:
                 self._queue.task_done()
 
+    def _count(self, name: str) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + 1)
+
     def _run_one(self, job: Job) -> None:
         cache, key, environ = job
+        # Waited in the queue: made meanwhile (a request's miss) or past its stale seconds?
+        found = cache.lookup(key)
+        if found is None or found.fresh:
+            cache.release(key)
+            self._count("skipped")
+            return
+        cache.renew(key)  # its claim runs from now, not from when it was queued
         status = 0
 
         def start_response(line: str, _headers: list[tuple[str, str]],
@@ -155,14 +198,23 @@ class Refresher:
             log.exception("remaking a kept answer failed")
             status = 500
         if environ.get(KEPT_IN_KEY) is cache:
-            self.done += 1  # the put gave the claim back
+            self._count("done")  # kept: the put gave the claim back
         elif status >= 500:
             # The database is away: the stale answer serves on; the claim holds retries off.
-            self.failed += 1
+            self._count("failed")
         else:
             # Not keepable now (or kept by another layer): the next request goes through.
             cache.delete(key)
-            self.dropped += 1
+            self._count("dropped")
+
+
+_ALL: weakref.WeakSet[Refresher] = weakref.WeakSet()
+
+
+def stop_all() -> None:
+    """Stop every Refresher of this process (gunicorn_conf.worker_exit)."""
+    for found in list(_ALL):
+        found.stop()
 
 
 def refresher(app: Flask) -> Refresher:
