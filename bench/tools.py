@@ -267,6 +267,9 @@ class WrkResult:
     latency_ms: dict[str, float]
     statuses: dict[int, int]
     socket_errors: dict[str, int] = field(default_factory=dict)
+    # A run held at a rate (run_paced): that rate, and how many requests its schedule held.
+    offered_rps: float = 0.0
+    scheduled: int = 0
 
     @property
     def rps(self) -> float:
@@ -382,10 +385,13 @@ def run_paced(port: int, paths: Sequence[str], rate: float, duration: int,
     def pct(q: float) -> float:
         return latencies[min(len(latencies) - 1, int(q / 100 * len(latencies)))]
 
+    # `seconds` runs to the last answer, so rps is a little under the rate held even when every
+    # request was answered at its moment: the verdict on the rate reads offered_rps/scheduled.
     return WrkResult(requests=len(latencies), seconds=seconds,
                      latency_ms={"p50": pct(50), "p90": pct(90), "p95": pct(95),
                                  "p99": pct(99), "max": latencies[-1]},
-                     statuses=statuses, socket_errors=failures)
+                     statuses=statuses, socket_errors=failures, offered_rps=rate,
+                     scheduled=total)
 
 
 @contextmanager
