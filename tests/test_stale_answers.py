@@ -274,21 +274,33 @@ def test_a_failing_remake_never_stops_the_thread() -> None:
     assert len(calls) == 2 and worker.failed == 1 and worker.dropped == 1
 
 
-def test_a_remake_made_meanwhile_by_a_request_is_skipped() -> None:
+def stale_cache(*keys: str) -> TtlCache[bytes]:
+    """A cache holding `keys`, each 11 s old: stale (fresh 10 s, stale 20 s more)."""
     clock = Clock()
     cache = TtlCache[bytes](10, 1000, len, clock, stale_seconds=20)
-    for key in ("first", "k"):
+    for key in keys:
         cache.put(key, b"old")
     clock.now += 11
-    gate = threading.Event()
+    return cache
+
+
+def gated_app(status: str) -> tuple[Callable[..., Iterable[bytes]], list[str], threading.Event]:
+    """A WSGI app that notes each path and answers `status` once the event is set."""
     calls: list[str] = []
+    gate = threading.Event()
 
     def slow(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
         calls.append(environ["PATH_INFO"])
         gate.wait(10)
-        start("404 NOT FOUND", [])
+        start(status, [])
         return [b""]
 
+    return slow, calls, gate
+
+
+def test_a_remake_made_meanwhile_by_a_request_is_skipped() -> None:
+    cache = stale_cache("first", "k")
+    slow, calls, gate = gated_app("404 NOT FOUND")
     worker = Refresher(slow, background=True)
     # The first remake holds the thread; "k" waits behind it and is made by a miss meanwhile.
     assert worker.schedule(cache, "first", {**environ_for(), "PATH_INFO": "/first"})
@@ -301,20 +313,8 @@ def test_a_remake_made_meanwhile_by_a_request_is_skipped() -> None:
 
 
 def test_a_stopped_refresher_gives_back_what_waits() -> None:
-    clock = Clock()
-    cache = TtlCache[bytes](10, 1000, len, clock, stale_seconds=20)
-    for key in ("a", "b"):
-        cache.put(key, b"old")
-    clock.now += 11
-    gate = threading.Event()
-    calls: list[str] = []
-
-    def slow(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
-        calls.append(environ["PATH_INFO"])
-        gate.wait(10)
-        start("200 OK", [])
-        return [b""]
-
+    cache = stale_cache("a", "b")
+    slow, calls, gate = gated_app("200 OK")
     worker = Refresher(slow, background=True)
     assert worker.schedule(cache, "a", environ_for())
     assert worker.schedule(cache, "b", environ_for())
