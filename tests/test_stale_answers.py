@@ -5,6 +5,7 @@ is no longer keepable is dropped, and one the database could not make stays unti
 from __future__ import annotations
 
 import io
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -370,6 +371,14 @@ def test_a_stale_search_answer_comes_at_once_and_is_then_made_again(
     assert again.headers["X-Cache"] == "hit" and int(again.headers["Age"]) <= 1
     assert again.get_json()["features"][0]["properties"]["name"] == "Hernoemd"
     assert refresher(app).done == 1
+    # What the API's description says of these headers holds for all three answers.
+    documented = client.get("/api/v1/openapi.json").get_json()[
+        "paths"]["/search"]["get"]["responses"]["200"]["headers"]
+    assert [r.headers["X-Cache"] for r in (first, stale, again)] == ["miss", "stale", "hit"]
+    for resp in (first, stale, again):
+        assert resp.headers["X-Cache"] in documented["X-Cache"]["schema"]["enum"]
+        age = resp.headers.get("Age")
+        assert age is None or re.fullmatch(documented["Age"]["schema"]["pattern"], age)
 
 
 def test_a_stale_page_is_made_again_with_fresh_nonces(app: Flask, client: FlaskClient,

@@ -217,6 +217,24 @@ def _ok(ref: str, media: str = "application/json") -> dict[str, Any]:
             "400": ERROR}
 
 
+# On the answers the server keeps for anonymous clients (socialmap/web/answer_cache.py).
+KEPT_HEADERS = {
+    "X-Cache": {
+        "description": "For a request without cookies: `miss` (made now), `hit` (kept, made "
+                       "within the minute) or `stale` (kept past its minute, served while it "
+                       "is made again).",
+        "schema": {"type": "string", "enum": ["miss", "hit", "stale"]}},
+    "Age": {
+        "description": "Seconds since a kept answer was made (on `hit` and `stale`).",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+}
+
+
+def _kept(responses: dict[str, Any]) -> dict[str, Any]:
+    """`responses` with the kept answers' headers on the 200."""
+    return {**responses, "200": {**responses["200"], "headers": KEPT_HEADERS}}
+
+
 @cache
 def document() -> dict[str, Any]:
     doc = _document()
@@ -242,7 +260,7 @@ def _document() -> dict[str, Any]:
                 "summary": "Search initiatives by radius, nearest or kern, with filters",
                 "operationId": "search",
                 "parameters": SEARCH_PARAMETERS,
-                "responses": {**_ok("SearchResult", "application/geo+json"),
+                "responses": {**_kept(_ok("SearchResult", "application/geo+json")),
                               "404": ERROR},
             }},
             # Downloads (api/downloads.py): the search's parameters, limit = rows in all.
@@ -275,7 +293,7 @@ def _document() -> dict[str, Any]:
                 "parameters": [_param("id", "Initiative id", {"type": "string",
                                                               "format": "uuid"},
                                       required=True, where="path")],
-                "responses": {**_ok("Initiative"), "404": ERROR},
+                "responses": {**_kept(_ok("Initiative")), "404": ERROR},
             }},
             "/kernen": {"get": {
                 "summary": "Autocomplete kernen by name (at most 10)",
@@ -317,7 +335,7 @@ def _document() -> dict[str, Any]:
                     *(p for p in SEARCH_PARAMETERS if p["name"] not in (
                         "near", "kern", "mode", "radius", "limit", "offset")),
                 ],
-                "responses": _ok("MapView", "application/geo+json"),
+                "responses": _kept(_ok("MapView", "application/geo+json")),
             }},
             "/gaps": {"get": {
                 "summary": "Coverage per kern and category: covered, thin or gap, with people",
