@@ -194,7 +194,6 @@ class SharedCache(Generic[V]):
         self._lock = threading.Lock()
         self._written = 0
         self._swept = clock()
-        self.hits = self.misses = 0
 
     def _digest(self, key: Hashable) -> tuple[bytes, str]:
         key_bytes = repr(key).encode()
@@ -216,16 +215,13 @@ class SharedCache(Generic[V]):
             with open(self.directory / digest, "rb") as f:
                 data = f.read()
         except OSError:
-            self.misses += 1
             return None
         made, key_len = _HEAD.unpack_from(data)
         start = _HEAD.size + key_len
         age = max(self.clock() - made, 0.0)
         # The key is kept whole: a different key with the same digest is a miss, not its answer.
         if age >= self.seconds + self.stale_seconds or data[_HEAD.size:start] != key_bytes:
-            self.misses += 1
             return None
-        self.hits += 1
         return Found(self.decode(data[start:]), age, age < self.seconds)
 
     def put(self, key: Hashable, value: V) -> bool:

@@ -14,8 +14,8 @@ from ..cache import AnswerCache
 from ..schedule import now_local
 from ..services import demand
 from ..services import search as svc
-from ..web.answer_cache import KEEP_HEADER, age_header, state, worker_cache
-from ..web.refresh import kept_in, refresher, refreshing
+from ..web.answer_cache import KEEP_HEADER, answer_found, worker_cache
+from ..web.refresh import kept_in, refreshing
 from . import bp
 from .params import Params, parse
 
@@ -103,12 +103,11 @@ def _decode(data: bytes) -> Cached:
     return body, signals
 
 
-def _answer(body: bytes, max_age: int, state: str) -> Response:
+def _answer(body: bytes, max_age: int) -> Response:
     resp = Response(body, mimetype=GEOJSON)
     if max_age > 0:
         # As old as the cache may serve it; observability adds the ETag of a public answer.
         resp.headers["Cache-Control"] = f"public, max-age={max_age}"
-        resp.headers["X-Cache"] = state
     return resp
 
 
@@ -128,13 +127,7 @@ def search():  # noqa: ANN201
     if cache is not None and not remake and (found := cache.lookup(key)) is not None:
         body, signals = found.value
         demand.write(db.session(), signals)
-        response = _answer(body, cfg.answer_cache_seconds, state(found))
-        response.headers["Age"] = age_header(found)[1]
-        if not found.fresh:
-            # Made again once this stale answer is sent (web.refresh).
-            remaker, environ = refresher(current_app._get_current_object()), request.environ
-            response.call_on_close(lambda: remaker.schedule(cache, key, environ))
-        return response
+        return answer_found(_answer(body, cfg.answer_cache_seconds), found, cache, key)
     req = parse(request.args, read_search)
     result = svc.search(db.session(), req, cfg, now)
     signals = demand.signal_rows(result, now.date())
@@ -142,8 +135,9 @@ def search():  # noqa: ANN201
         demand.write(db.session(), signals)
     body = orjson.dumps(feature_collection(result, request.args))
     if cache is None:
-        return _answer(body, 0, "miss")
-    response = _answer(body, cfg.answer_cache_seconds, "miss")
+        return _answer(body, 0)
+    response = _answer(body, cfg.answer_cache_seconds)
+    response.headers["X-Cache"] = "miss"
     if signals:
         # Kept here, where a repeat still counts its demand signals.
         if cache.put(key, (body, signals)):

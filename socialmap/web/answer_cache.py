@@ -20,17 +20,19 @@ forms an anonymous visitor may post): every answer gets a token and session cook
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-from flask import Flask, Response, g, request, session
+from flask import Flask, Response, current_app, g, request, session
+from sqlalchemy.orm import Session
 
 from ..cache import GENERATION_FILE, AnswerCache, Found, SharedCache, TtlCache
 from ..config import Settings
 from ..schedule import now_local
 from ..services import demand
+from ..services.search import SearchResult
 from .auth import CSRF_KEY, csrf_token
 from .refresh import kept_in, refresher, refreshing
 from .security import NONCE_BYTES
@@ -74,18 +76,26 @@ def worker_cache(app: Flask, name: str, size: Callable[[V], int],
     return cache
 
 
-def age_header(found: Found[Any]) -> tuple[str, str]:
-    """How long ago the answer was made (RFC 9111 Age): a browser then keeps a kept answer
-    only for what is left of its max-age, and a stale one not at all."""
-    return ("Age", str(int(found.age)))
+def found_headers(found: Found[Any]) -> list[tuple[str, str]]:
+    """X-Cache and Age of an answer from the cache. Age (RFC 9111) is how long ago it was
+    made: a browser then keeps it only for what is left of its max-age, a stale one not at
+    all."""
+    return [("X-Cache", "hit" if found.fresh else "stale"), ("Age", str(int(found.age)))]
 
 
-def state(found: Found[Any]) -> str:
-    """X-Cache of an answer from the cache."""
-    return "hit" if found.fresh else "stale"
+def answer_found(response: Response, found: Found[Any], cache: AnswerCache[Any],
+                 key: Hashable) -> Response:
+    """`response`, made from a kept answer, with found_headers; a stale one is made again
+    once it is sent (web.refresh)."""
+    response.headers.extend(found_headers(found))
+    if not found.fresh:
+        remaker = refresher(current_app._get_current_object())
+        environ = request.environ
+        response.call_on_close(lambda: remaker.schedule(cache, key, environ))
+    return response
 
 
-def count_demand(s: Any, result: Any) -> None:
+def count_demand(s: Session, result: SearchResult) -> None:
     """Count a search page's demand signal, or, in a remake (web.refresh), which is no
     resident's search, count nothing and keep nothing when it would have counted: the next
     resident's request then goes through and counts."""
@@ -160,13 +170,8 @@ def init_app(app: Flask) -> None:
         if TOKEN_PLACEHOLDER in body:
             # A token of this browser's own, in a session cookie set as the view sets it.
             body = body.replace(TOKEN_PLACEHOLDER, csrf_token().encode())
-        response = Response(body, mimetype=mimetype, headers=[*headers, age_header(found)])
-        response.headers["X-Cache"] = state(found)
-        if not found.fresh:
-            # Made again once this stale answer is sent (web.refresh).
-            environ = request.environ
-            response.call_on_close(lambda: refresher(app).schedule(cache, key, environ))
-        return response
+        return answer_found(Response(body, mimetype=mimetype, headers=list(headers)), found,
+                            cache, key)
 
     @app.after_request
     def _keep(response: Response) -> Response:

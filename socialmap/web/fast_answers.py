@@ -20,7 +20,7 @@ from werkzeug.http import http_date, is_resource_modified, unquote_etag
 from werkzeug.wsgi import ClosingIterator
 
 from ..cache import AnswerCache, Found
-from .answer_cache import KEEP_HEADER, age_header, state, worker_cache
+from .answer_cache import KEEP_HEADER, found_headers, worker_cache
 from .observability import REQUEST_ID_HEADER, new_request_id
 from .refresh import REFRESH_KEY, kept_in, refresher
 
@@ -85,7 +85,7 @@ class FastAnswers:
                 start_response: StartResponse) -> list[bytes]:
         headers, body = found.value
         own = [(REQUEST_ID_HEADER, new_request_id(environ.get("HTTP_X_REQUEST_ID"))),
-               ("X-Cache", state(found)), ("Date", http_date()), age_header(found)]
+               ("Date", http_date()), *found_headers(found)]
         if _etag_matches(environ, headers):
             start_response("304 NOT MODIFIED",
                            [h for h in headers if h[0].lower() not in _CONTENT] + own)

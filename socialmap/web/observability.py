@@ -16,6 +16,8 @@ from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
 
+from .refresh import refreshing
+
 REQUEST_ID_HEADER = "X-Request-Id"
 # A client's id is kept only when it is short and plain, so it cannot forge log lines.
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -142,7 +144,7 @@ def init_app(app: Flask) -> None:
         # Under gunicorn its access log writes this line (socialmap.gunicorn_conf), once.
         # A remake of a stale answer (web.refresh) is no client's request: no line.
         if ("gunicorn.socket" not in request.environ and access_log.isEnabledFor(logging.INFO)
-                and "socialmap.refresh" not in request.environ):
+                and not refreshing()):
             started = g.get("request_started", time.perf_counter())
             access_log.info("request", extra=access_record(
                 request.method, request.path, response.status_code,
