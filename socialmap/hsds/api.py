@@ -160,18 +160,12 @@ def _service_query(p: Params) -> q.ServiceQuery:
     return query
 
 
-def _streamed(make: Callable[[Connection], Iterable[bytes]], mimetype: str,
-              headers: dict[str, str] | None = None) -> Response:
-    """A streamed answer over the request's session, which the stream takes over (see
-    streamed_response). `make` runs now, so what it does first (such as the export's sorting)
-    fails as an error answer; the session closes when the body ends or the client goes away."""
-    return streamed_response(make(_conn()), mimetype, headers)
-
-
 def _ndjson(objects: Callable[[Connection], Iterable[Any]]) -> Response:
-    """Every object `objects` reads, one JSON document a line."""
-    return _streamed(lambda conn: (orjson.dumps(obj) + b"\n" for obj in objects(conn)),
-                     "application/x-ndjson")
+    """Every object `objects` reads, one JSON document a line. `objects` runs now (a generator
+    expression reads its first iterable at once), so what it does first fails as an error
+    answer; the rest streams over the request's session (see streamed_response)."""
+    return streamed_response((orjson.dumps(obj) + b"\n" for obj in objects(_conn())),
+                             "application/x-ndjson")
 
 
 # --- meta -----------------------------------------------------------------------------------
@@ -207,7 +201,7 @@ def export_file(kind: str):  # noqa: ANN201
     parse(request.args, lambda p: None)
     write = export.export_json if kind == "json" else export.export_zip
     demo = _demo()
-    return _streamed(lambda conn: write(conn, demo), EXPORT_MEDIA[kind], {
+    return streamed_response(write(_conn(), demo), EXPORT_MEDIA[kind], {
         "Content-Disposition": f'attachment; filename="socialmap-hsds.{kind}"'})
 
 
