@@ -207,12 +207,13 @@ def main() -> None:
                 # a site past its first minute, whose kept answers expire and are made again.
                 drain(server.port)
                 ask_each(server.port, mix)
+                load_before = load_average()
                 mark = server.access_mark()
                 paced = run_paced(server.port, mix, TARGET_RPS, args.paced_duration,
                                   clients=args.connections)
                 cached = cache_summary(server.count_cache(mark))
                 label = f"{label}, at {TARGET_RPS}/s held steady after a pass over every path"
-                mixes.append((label, paced, load_average(), load_average(), cached))
+                mixes.append((label, paced, load_before, load_average(), cached))
                 print(row(f"mix, {label}", paced), cached)
             if args.kind_duration and seconds == "0":
                 for kind, paths in present:

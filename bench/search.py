@@ -27,7 +27,7 @@ from socialmap.queries import search as q
 from socialmap.services.search import tsquery
 
 from .report import write_section
-from .tools import cache_summary, get, gunicorn, load_average, run_wrk
+from .tools import ask_each, cache_summary, gunicorn, load_average, run_wrk
 
 RNG_SEED = 20261122
 
@@ -225,8 +225,7 @@ def main() -> None:
                     if seconds != "0":
                         # Every URL asked once first: the run then measures answers from the
                         # cache, not how far a few seconds of warm-up got through the list.
-                        for path in mix:
-                            get(run.port, path)
+                        ask_each(run.port, mix)
                     run_wrk(run.port, mix, 5, args.connections)
                     mark = run.access_mark()
                     result = run_wrk(run.port, mix, args.duration, args.connections)
